@@ -1,6 +1,18 @@
+using System.CommandLine;
+using Cairn.Cli.Commands;
+
 namespace Cairn.Cli;
 
 public static class Program
 {
-    public static int Main(string[] args) => 0;
+    public static int Main(string[] args)
+    {
+        var root = new RootCommand("Cairn: a decentralized inference network with a bit-exact engine.")
+        {
+            RunCommand.Create(),
+            InspectCommand.Create(),
+            FingerprintCommand.Create(),
+        };
+        return root.Parse(args).Invoke();
+    }
 }

@@ -1,0 +1,52 @@
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+
+namespace Cairn.Engine.Commitments;
+
+/// <summary>
+/// Per-layer activation hashes of one session (DESIGN.md §3 rule 7). A step is one token position; its leaves are
+/// <c>SHA-256</c> of each layer's output activation (little-endian fp32 bytes, layers in order); the step root is the
+/// Merkle root of its leaves and the trace root is the Merkle root of the step roots in position order. Because
+/// steps are positions, the trace is the same however a prompt was chunked or a model split into layer ranges.
+/// </summary>
+public sealed class TraceRecorder(int layers)
+{
+    private readonly List<byte[]?[]> _steps = [];
+
+    public int Layers => layers;
+    public int Steps => _steps.Count;
+
+    /// <summary>Records the output of <paramref name="layer"/> at <paramref name="position"/>.</summary>
+    public void Record(int position, int layer, ReadOnlySpan<float> activation)
+    {
+        while (_steps.Count <= position) _steps.Add(new byte[]?[layers]);
+        _steps[position][layer] = SHA256.HashData(MemoryMarshal.AsBytes(activation)); // x64/arm64 are little-endian
+    }
+
+    /// <summary>The hash of one layer's output at one position (null if that layer did not run here).</summary>
+    public byte[]? LayerHash(int position, int layer) => _steps[position][layer];
+
+    /// <summary>The Merkle root over a step's layer hashes; every layer must have been recorded.</summary>
+    public byte[] StepRoot(int position)
+    {
+        var step = _steps[position];
+        for (int l = 0; l < step.Length; l++)
+        {
+            if (step[l] is null) throw new InvalidOperationException($"layer {l} of step {position} was not recorded");
+        }
+        return MerkleTree.Root(step!);
+    }
+
+    /// <summary>The Merkle root over all step roots.</summary>
+    public byte[] TraceRoot()
+    {
+        var roots = new byte[_steps.Count][];
+        for (int i = 0; i < roots.Length; i++) roots[i] = StepRoot(i);
+        return MerkleTree.Root(roots);
+    }
+
+    public void Truncate(int positions)
+    {
+        if (positions < _steps.Count) _steps.RemoveRange(positions, _steps.Count - positions);
+    }
+}

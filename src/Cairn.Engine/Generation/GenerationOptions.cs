@@ -1,0 +1,15 @@
+using Cairn.Engine.Sampling;
+
+namespace Cairn.Engine.Generation;
+
+public sealed record GenerationOptions
+{
+    public int MaxTokens { get; init; } = 128;
+    public SamplingOptions Sampling { get; init; } = new();
+    /// <summary>Prompt tokens processed per forward call; 0 processes the whole prompt at once. Never changes a bit of the result.</summary>
+    public int PrefillChunk { get; init; }
+    /// <summary>Record per-layer hashes and compute the trace root and output commitment.</summary>
+    public bool Commitment { get; init; }
+    /// <summary>Stop at the tokenizer's end-of-generation tokens (EOS, EOT).</summary>
+    public bool StopAtEndOfGeneration { get; init; } = true;
+}

@@ -1,0 +1,15 @@
+namespace Cairn.Engine.Generation;
+
+public sealed record GenerationResult
+{
+    public required int[] PromptTokens { get; init; }
+    public required int[] Tokens { get; init; }
+    /// <summary>"stop" (an end-of-generation token), "length" (max tokens) or "context" (the context is full).</summary>
+    public required string StopReason { get; init; }
+    public TimeSpan PrefillTime { get; init; }
+    public TimeSpan DecodeTime { get; init; }
+    /// <summary>SHA-256 over every logits vector the sampler saw (fp32 little-endian), in order.</summary>
+    public required byte[] LogitsHash { get; init; }
+    public byte[]? TraceRoot { get; init; }
+    public byte[]? OutputCommitment { get; init; }
+}

@@ -1,0 +1,52 @@
+using Cairn.Engine.Kernels;
+
+namespace Cairn.Engine.Inference;
+
+/// <summary>
+/// The inputs of a matrix product: <see cref="Count"/> rows of <see cref="Width"/> floats, and — made once, on first
+/// need — their Q8 quantization per block of 32 (DESIGN.md §3 rule 3), shared by every quantized weight that reads them.
+/// </summary>
+public sealed class ActivationBatch
+{
+    private sbyte[] _q = [];
+    private float[] _scales = [];
+    private int[] _sums = [];
+    private bool _quantized;
+
+    public ActivationBatch(float[] data, int count, int width)
+    {
+        Data = data;
+        Count = count;
+        Width = width;
+    }
+
+    public float[] Data { get; }
+    public int Count { get; }
+    public int Width { get; }
+
+    public ReadOnlySpan<float> Row(int i) => Data.AsSpan(i * Width, Width);
+
+    /// <summary>Quantizes all rows (idempotent until <see cref="Invalidate"/>).</summary>
+    public void EnsureQuantized()
+    {
+        if (_quantized) return;
+        if (Width % 32 != 0) throw new InvalidOperationException($"quantized weights need rows that are a multiple of 32 long, this one is {Width}");
+        int blocks = Width / 32;
+        if (_q.Length < Count * Width)
+        {
+            _q = new sbyte[Count * Width];
+            _scales = new float[Count * blocks];
+            _sums = new int[Count * blocks];
+        }
+        for (int i = 0; i < Count; i++)
+            ActivationQuantizer.Quantize(Row(i), _q.AsSpan(i * Width, Width), _scales.AsSpan(i * blocks, blocks), _sums.AsSpan(i * blocks, blocks));
+        _quantized = true;
+    }
+
+    /// <summary>Call after changing <see cref="Data"/>.</summary>
+    public void Invalidate() => _quantized = false;
+
+    public ReadOnlySpan<sbyte> Quantized(int i) => _q.AsSpan(i * Width, Width);
+    public ReadOnlySpan<float> Scales(int i) => _scales.AsSpan(i * (Width / 32), Width / 32);
+    public ReadOnlySpan<int> Sums(int i) => _sums.AsSpan(i * (Width / 32), Width / 32);
+}

@@ -1,0 +1,88 @@
+using Cairn.Engine.Commitments;
+using Cairn.Engine.Kernels;
+using Cairn.Engine.Models;
+
+namespace Cairn.Engine.Inference;
+
+/// <summary>
+/// The forward pass of a Llama-family model, split so that a model can be served in pieces:
+/// <see cref="Embed"/> (tokens → hidden states), <see cref="RunLayers"/> (layers [from, to) on hidden states) and
+/// <see cref="ComputeLogits"/> (final norm and output head). Any batch of tokens from any sessions can be run
+/// together: every output element is computed by one thread in one fixed order, so the bits of a token's result
+/// do not depend on its batch, the chunking of its prompt, the layer split or the thread count (DESIGN.md §3).
+/// </summary>
+public sealed partial class Transformer
+{
+    private readonly Model _model;
+    private readonly ModelConfig _c;
+    private readonly RopeTable _rope;
+    private readonly ParallelRunner _parallel;
+    private readonly float _attentionScale;
+
+    public Transformer(Model model, int threads = 1)
+    {
+        _model = model;
+        _c = model.Config;
+        _rope = new RopeTable(_c, model.RopeFreqFactors);
+        _parallel = new ParallelRunner(threads);
+        _attentionScale = 1f / MathF.Sqrt(_c.HeadDim);
+    }
+
+    public Model Model => _model;
+    public ModelConfig Config => _c;
+    public int Threads => _parallel.Threads;
+
+    /// <summary>A new sequence whose KV cache holds up to <paramref name="capacity"/> positions (default: the context length).</summary>
+    public Session CreateSession(int? capacity = null, bool trace = false)
+    {
+        int cap = capacity ?? _c.ContextLength;
+        if (cap <= 0 || cap > _c.ContextLength)
+            throw new ArgumentOutOfRangeException(nameof(capacity), $"capacity {cap} must be between 1 and the context length {_c.ContextLength}");
+        return new Session(_c.Layers, _c.KvDim, cap, trace ? new TraceRecorder(_c.Layers) : null);
+    }
+
+    /// <summary>Looks up the embeddings of <paramref name="tokens"/> into <paramref name="hidden"/> (tokens × dim).</summary>
+    public void Embed(ReadOnlySpan<int> tokens, Span<float> hidden)
+    {
+        int dim = _c.Dim;
+        if (hidden.Length < tokens.Length * dim) throw new ArgumentException("hidden is too small", nameof(hidden));
+        for (int i = 0; i < tokens.Length; i++)
+        {
+            int t = tokens[i];
+            if ((uint)t >= (uint)_c.VocabSize)
+                throw new ArgumentOutOfRangeException(nameof(tokens), $"token id {t} is outside the vocabulary (0 to {_c.VocabSize - 1})");
+            _model.TokenEmbedding.DequantizeRow(t, hidden.Slice(i * dim, dim));
+        }
+    }
+
+    /// <summary>
+    /// Processes <paramref name="tokens"/> at the session's next positions through all layers, advances the session,
+    /// and writes the logits of the last token (vocab floats) to <paramref name="lastLogits"/> unless it is empty.
+    /// </summary>
+    public void Forward(Session session, ReadOnlySpan<int> tokens, Span<float> lastLogits)
+    {
+        if (tokens.IsEmpty) throw new ArgumentException("no tokens to process", nameof(tokens));
+        if (session.Length + tokens.Length > session.Capacity)
+            throw new InvalidOperationException($"{session.Length} + {tokens.Length} tokens exceed the session's capacity of {session.Capacity} positions");
+        int n = tokens.Length;
+        var hidden = new float[n * _c.Dim];
+        var batch = new BatchItem[n];
+        for (int i = 0; i < n; i++) batch[i] = new BatchItem(session, session.Length + i);
+        Embed(tokens, hidden);
+        RunLayers(0, _c.Layers, batch, hidden);
+        session.Length += n;
+        if (!lastLogits.IsEmpty) ComputeLogits(hidden.AsSpan((n - 1) * _c.Dim, _c.Dim), lastLogits);
+    }
+
+    /// <summary>Final RMSNorm and output head for each row of <paramref name="hidden"/> (rows × dim) into <paramref name="logits"/> (rows × vocab).</summary>
+    public void ComputeLogits(ReadOnlySpan<float> hidden, Span<float> logits)
+    {
+        int dim = _c.Dim, n = hidden.Length / dim;
+        if (hidden.Length != n * dim || logits.Length < n * _c.VocabSize) throw new ArgumentException("hidden/logits sizes do not match");
+        var normed = new float[n * dim];
+        for (int i = 0; i < n; i++) RmsNorm.Apply(hidden.Slice(i * dim, dim), _model.OutputNorm, _c.RmsEps, normed.AsSpan(i * dim, dim));
+        var output = new float[n * _c.VocabSize];
+        MatMul(_model.Output, new ActivationBatch(normed, n, dim), output);
+        output.CopyTo(logits);
+    }
+}

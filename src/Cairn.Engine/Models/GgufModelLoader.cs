@@ -1,0 +1,112 @@
+using Cairn.Engine.Gguf;
+using Cairn.Engine.Tensors;
+using Cairn.Engine.Tokenization;
+
+namespace Cairn.Engine.Models;
+
+/// <summary>
+/// Builds a <see cref="Model"/> from GGUF metadata and tensors. Architectures differ only in a few switches
+/// (see <see cref="ArchitectureTraits"/>); every tensor's presence, type and shape is checked with an error
+/// naming the file and the tensor.
+/// </summary>
+internal static unsafe class GgufModelLoader
+{
+    public static Model Load(GgufFile file)
+    {
+        string arch = file.GetString("general.architecture");
+        var traits = ArchitectureTraits.For(arch)
+            ?? throw new GgufFormatException($"{file.Path}: architecture '{arch}' is not supported (supported: {string.Join(", ", ArchitectureTraits.Names)})");
+
+        int dim = file.GetInt32($"{arch}.embedding_length", 1, 1 << 16);
+        int heads = file.GetInt32($"{arch}.attention.head_count", 1, 1024);
+        int headDim = file.GetInt32($"{arch}.attention.key_length", 1, 4096, dim / heads);
+        var tokenEmbd = file.GetTensor("token_embd.weight");
+        int vocab = (int)Math.Min(tokenEmbd.Rows, int.MaxValue);
+        var config = new ModelConfig
+        {
+            Architecture = arch,
+            Dim = dim,
+            HiddenDim = file.GetInt32($"{arch}.feed_forward_length", 1, 1 << 18),
+            Layers = file.GetInt32($"{arch}.block_count", 1, 1024),
+            Heads = heads,
+            KvHeads = file.GetInt32($"{arch}.attention.head_count_kv", 1, 1024, heads),
+            HeadDim = headDim,
+            VocabSize = vocab,
+            ContextLength = file.GetInt32($"{arch}.context_length", 1, 1 << 22, 2048),
+            RmsEps = (float)(file.TryGetNumber($"{arch}.attention.layer_norm_rms_epsilon") ?? 1e-5),
+            RopeBase = (float)(file.TryGetNumber($"{arch}.rope.freq_base") ?? 10000.0),
+            RopeFreqScale = RopeScale(file, arch),
+            RopeDims = file.GetInt32($"{arch}.rope.dimension_count", 2, 4096, headDim),
+            RopeStyle = traits.Rope,
+        };
+        config.Validate(file.Path);
+        if (file.TryGetInteger($"{arch}.vocab_size") is long declared && declared != vocab)
+            throw new GgufFormatException($"{file.Path}: {arch}.vocab_size is {declared} but token_embd.weight has {vocab} rows");
+
+        Weight Matrix(string name, int rows, int cols) => LoadMatrix(file, name, rows, cols);
+        float[] Vector(string name, int n) => LoadVector(file, name, n);
+        float[]? OptionalVector(string name, int n) => file.TryGetTensor(name, out _) ? LoadVector(file, name, n) : null;
+
+        var layers = new LayerWeights[config.Layers];
+        for (int i = 0; i < config.Layers; i++)
+        {
+            string p = $"blk.{i}.";
+            layers[i] = new LayerWeights
+            {
+                AttnNorm = Vector(p + "attn_norm.weight", dim),
+                Wq = Matrix(p + "attn_q.weight", config.QDim, dim),
+                Wk = Matrix(p + "attn_k.weight", config.KvDim, dim),
+                Wv = Matrix(p + "attn_v.weight", config.KvDim, dim),
+                Wo = Matrix(p + "attn_output.weight", dim, config.QDim),
+                Bq = traits.QkvBias ? Vector(p + "attn_q.bias", config.QDim) : OptionalVector(p + "attn_q.bias", config.QDim),
+                Bk = traits.QkvBias ? Vector(p + "attn_k.bias", config.KvDim) : OptionalVector(p + "attn_k.bias", config.KvDim),
+                Bv = traits.QkvBias ? Vector(p + "attn_v.bias", config.KvDim) : OptionalVector(p + "attn_v.bias", config.KvDim),
+                FfnNorm = Vector(p + "ffn_norm.weight", dim),
+                Gate = Matrix(p + "ffn_gate.weight", config.HiddenDim, dim),
+                Down = Matrix(p + "ffn_down.weight", dim, config.HiddenDim),
+                Up = Matrix(p + "ffn_up.weight", config.HiddenDim, dim),
+            };
+        }
+        var embedding = Matrix("token_embd.weight", vocab, dim);
+        var output = file.TryGetTensor("output.weight", out _) ? Matrix("output.weight", vocab, dim) : embedding;
+        var freqFactors = OptionalVector("rope_freqs.weight", config.RopeDims / 2);
+        var tokenizer = file.Has("tokenizer.ggml.model") ? Tokenizer.FromGguf(file) : null;
+        if (tokenizer != null && tokenizer.VocabSize > vocab)
+            throw new GgufFormatException($"{file.Path}: the tokenizer has {tokenizer.VocabSize} tokens but the model only {vocab} embeddings");
+        return new Model(file.Path, config, embedding, layers, Vector("output_norm.weight", dim), output, tokenizer, freqFactors, file);
+    }
+
+    private static float RopeScale(GgufFile file, string arch)
+    {
+        string? type = file.TryGetString($"{arch}.rope.scaling.type");
+        double? factor = file.TryGetNumber($"{arch}.rope.scaling.factor");
+        if (type is null or "none" || factor is null or 0 or 1) return 1f;
+        if (type != "linear")
+            throw new GgufFormatException($"{file.Path}: {arch}.rope.scaling.type '{type}' is not supported (none, linear)");
+        return (float)(1.0 / factor.Value);
+    }
+
+    private static Weight LoadMatrix(GgufFile file, string name, int rows, int cols)
+    {
+        var t = file.GetTensor(name);
+        if (t.Dimensions.Length != 2 || t.Dimensions[0] != cols || t.Dimensions[1] != rows)
+            throw new GgufFormatException($"{file.Path}: tensor '{name}' has shape {t.ShapeText}, expected [{cols}, {rows}]");
+        RequireSupported(file, t);
+        return new Weight(name, t.Type, rows, cols, file.TensorData(t));
+    }
+
+    private static float[] LoadVector(GgufFile file, string name, int n)
+    {
+        var t = file.GetTensor(name);
+        if (t.ElementCount != n || t.Rows != 1)
+            throw new GgufFormatException($"{file.Path}: tensor '{name}' has shape {t.ShapeText}, expected [{n}]");
+        RequireSupported(file, t);
+        return new Weight(name, t.Type, 1, n, file.TensorData(t)).ToFloatArray();
+    }
+
+    private static void RequireSupported(GgufFile file, GgufTensorInfo t)
+    {
+        if (!GgmlTypeInfo.IsSupported(t.Type))
+            throw new GgufFormatException($"{file.Path}: tensor '{t.Name}' has weight type {t.Type}, which Cairn does not support (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K)");
+    }
+}
