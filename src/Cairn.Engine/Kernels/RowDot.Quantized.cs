@@ -48,39 +48,47 @@ public static partial class RowDot
 
                 break;
             case GgmlType.Q4_K:
-                for (int b = 0; b < blocks; b++)
+                Span<int> sc = stackalloc int[8], m = stackalloc int[8];
+                for (int sb = 0; sb < blocks / 8; sb++)
                 {
-                    ref byte blk = ref Unsafe.Add(ref rw, b / 8 * BlockQ4_K.Bytes);
-                    int sub = b % 8;
-                    BlockQ4_K.GetScaleMin(sub, MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref blk, 4), 12), out int sc, out int m);
-                    Vector256<byte> packed = Vector256.LoadUnsafe(ref Unsafe.Add(ref blk, 16 + 32 * (sub >> 1)));
-                    Vector256<byte> q = (sub & 1) == 0 ? packed & Vector256.Create((byte)0x0F) : Vector256.ShiftRightLogical(packed, 4);
-                    float xs = xScales[b];
+                    ref byte blk = ref Unsafe.Add(ref rw, sb * BlockQ4_K.Bytes);
+                    ReadOnlySpan<byte> packedScales = MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref blk, 4), 12);
+                    for (int j = 0; j < 8; j++) BlockQ4_K.GetScaleMin(j, packedScales, out sc[j], out m[j]);
                     float d = F16(ref blk), dmin = F16(ref Unsafe.Add(ref blk, 2));
-                    float dsc = d * sc;
-                    acc = Step(acc, q.AsSByte(), ref rx, b, Vector256.Create(dsc * xs));
-                    float dm = dmin * m;
-                    mins = MathF.FusedMultiplyAdd(dm * xs, xSums[b], mins);
+                    for (int sub = 0; sub < 8; sub++)
+                    {
+                        int b = 8 * sb + sub;
+                        Vector256<byte> packed = Vector256.LoadUnsafe(ref Unsafe.Add(ref blk, 16 + 32 * (sub >> 1)));
+                        Vector256<byte> q = (sub & 1) == 0 ? packed & Vector256.Create((byte)0x0F) : Vector256.ShiftRightLogical(packed, 4);
+                        float xs = xScales[b];
+                        float dsc = d * sc[sub];
+                        acc = Step(acc, q.AsSByte(), ref rx, b, Vector256.Create(dsc * xs));
+                        float dm = dmin * m[sub];
+                        mins = MathF.FusedMultiplyAdd(dm * xs, xSums[b], mins);
+                    }
                 }
 
                 break;
             case GgmlType.Q6_K:
-                for (int b = 0; b < blocks; b++)
+                for (int sb = 0; sb < blocks / 8; sb++)
                 {
-                    ref byte blk = ref Unsafe.Add(ref rw, b / 8 * BlockQ6_K.Bytes);
-                    int c = b % 8, half = c / 4, t = c % 4;
-                    Vector256<byte> ql = Vector256.LoadUnsafe(ref Unsafe.Add(ref blk, BlockQ6_K.QlOffset + 64 * half + 32 * (t & 1)));
-                    Vector256<byte> qh = Vector256.LoadUnsafe(ref Unsafe.Add(ref blk, BlockQ6_K.QhOffset + 32 * half));
-                    Vector256<byte> low = t < 2 ? ql & Vector256.Create((byte)0x0F) : Vector256.ShiftRightLogical(ql, 4);
-                    Vector256<byte> high = Vector256.ShiftRightLogical(qh, 2 * t) & Vector256.Create((byte)3);
-                    Vector256<sbyte> w = (low | Vector256.ShiftLeft(high, 4)).AsSByte() - Vector256.Create((sbyte)32);
-                    float xs = xScales[b];
+                    ref byte blk = ref Unsafe.Add(ref rw, sb * BlockQ6_K.Bytes);
                     float d = F16(ref Unsafe.Add(ref blk, BlockQ6_K.DOffset));
-                    ref sbyte scales = ref Unsafe.As<byte, sbyte>(ref Unsafe.Add(ref blk, BlockQ6_K.ScalesOffset + 2 * c));
-                    float dsc0 = d * scales;
-                    float dsc1 = d * Unsafe.Add(ref scales, 1);
-                    Vector256<float> s = Vector256.Create(Vector128.Create(dsc0 * xs), Vector128.Create(dsc1 * xs));
-                    acc = Step(acc, w, ref rx, b, s);
+                    ref sbyte scales = ref Unsafe.As<byte, sbyte>(ref Unsafe.Add(ref blk, BlockQ6_K.ScalesOffset));
+                    for (int c = 0; c < 8; c++)
+                    {
+                        int b = 8 * sb + c, half = c / 4, t = c % 4;
+                        Vector256<byte> ql = Vector256.LoadUnsafe(ref Unsafe.Add(ref blk, BlockQ6_K.QlOffset + 64 * half + 32 * (t & 1)));
+                        Vector256<byte> qh = Vector256.LoadUnsafe(ref Unsafe.Add(ref blk, BlockQ6_K.QhOffset + 32 * half));
+                        Vector256<byte> low = t < 2 ? ql & Vector256.Create((byte)0x0F) : Vector256.ShiftRightLogical(ql, 4);
+                        Vector256<byte> high = Vector256.ShiftRightLogical(qh, 2 * t) & Vector256.Create((byte)3);
+                        Vector256<sbyte> w = (low | Vector256.ShiftLeft(high, 4)).AsSByte() - Vector256.Create((sbyte)32);
+                        float xs = xScales[b];
+                        float dsc0 = d * Unsafe.Add(ref scales, 2 * c);
+                        float dsc1 = d * Unsafe.Add(ref scales, 2 * c + 1);
+                        Vector256<float> s = Vector256.Create(Vector128.Create(dsc0 * xs), Vector128.Create(dsc1 * xs));
+                        acc = Step(acc, w, ref rx, b, s);
+                    }
                 }
 
                 break;

@@ -38,19 +38,85 @@ public static partial class RowDot
     private static float HalfRow(bool bf16, ReadOnlySpan<byte> row, ReadOnlySpan<float> x)
     {
         Span<float> lanes = stackalloc float[ReferenceDot.Lanes];
-        Span<float> w = stackalloc float[ConvertChunk];
         lanes.Clear();
         ReadOnlySpan<ushort> bits = MemoryMarshal.Cast<byte, ushort>(row.Slice(0, 2 * x.Length));
-        for (int start = 0; start < x.Length; start += ConvertChunk)
+        int n = x.Length, full = n & ~15;
+        ref ushort rs = ref MemoryMarshal.GetReference(bits);
+        ref float rx = ref MemoryMarshal.GetReference(x);
+        ref float l0 = ref MemoryMarshal.GetReference(lanes);
+        if (KernelOptions.UseVector512)
         {
-            int count = Math.Min(ConvertChunk, x.Length - start);
-            Span<float> piece = w.Slice(0, count);
+            Vector512<float> acc = Vector512<float>.Zero;
+            for (nuint i = 0; i < (nuint)full; i += 16)
+            {
+                Vector512<uint> h = Vector512.WidenLower(Vector256.LoadUnsafe(ref rs, i).ToVector512Unsafe());
+                Vector512<float> w = bf16 ? Vector512.ShiftLeft(h, 16).AsSingle() : F16ToSingle(h);
+                acc = Vector512.FusedMultiplyAdd(w, Vector512.LoadUnsafe(ref rx, i), acc);
+            }
+
+            acc.StoreUnsafe(ref l0);
+        }
+        else if (KernelOptions.UseVector256)
+        {
+            Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero;
+            for (nuint i = 0; i < (nuint)full; i += 16)
+            {
+                Vector256<ushort> h16 = Vector256.LoadUnsafe(ref rs, i);
+                Vector256<uint> h0 = Vector256.WidenLower(h16), h1 = Vector256.WidenUpper(h16);
+                Vector256<float> w0 = bf16 ? Vector256.ShiftLeft(h0, 16).AsSingle() : F16ToSingle(h0);
+                Vector256<float> w1 = bf16 ? Vector256.ShiftLeft(h1, 16).AsSingle() : F16ToSingle(h1);
+                acc0 = Vector256.FusedMultiplyAdd(w0, Vector256.LoadUnsafe(ref rx, i), acc0);
+                acc1 = Vector256.FusedMultiplyAdd(w1, Vector256.LoadUnsafe(ref rx, i + 8), acc1);
+            }
+
+            acc0.StoreUnsafe(ref l0);
+            acc1.StoreUnsafe(ref l0, 8);
+        }
+        else
+        {
+            full = 0;
+        }
+
+        // The rest (all of it without 256-bit vectors) converted piece by piece into the same lanes.
+        Span<float> w32 = stackalloc float[ConvertChunk];
+        for (int start = full; start < n; start += ConvertChunk)
+        {
+            int count = Math.Min(ConvertChunk, n - start);
+            Span<float> piece = w32.Slice(0, count);
             if (bf16) ConvertBf16(bits.Slice(start, count), piece);
             else ConvertF16(bits.Slice(start, count), piece);
             Dot.Accumulate(lanes, piece, x.Slice(start, count));
         }
 
         return ReferenceDot.Tree16(lanes);
+    }
+
+    /// <summary>Exact f16 → f32 of 16 halves held in 32-bit lanes (<see cref="HalfBits.F16ToSingle"/>'s recipe).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> F16ToSingle(Vector512<uint> h)
+    {
+        Vector512<uint> sign = Vector512.ShiftLeft(h & Vector512.Create(0x8000u), 16);
+        Vector512<uint> em = h & Vector512.Create(0x7FFFu);
+        Vector512<uint> mant = em & Vector512.Create(0x3FFu);
+        Vector512<uint> finite = (Vector512.ShiftLeft(em, 13).AsSingle() * Vector512.Create(HalfBits.TwoPow112Bits).AsSingle()).AsUInt32();
+        Vector512<uint> quiet = ~Vector512.Equals(mant, Vector512<uint>.Zero) & Vector512.Create(0x400000u);
+        Vector512<uint> special = Vector512.Create(0x7F800000u) | Vector512.ShiftLeft(mant, 13) | quiet;
+        Vector512<uint> isSpecial = Vector512.GreaterThanOrEqual(em, Vector512.Create(0x7C00u));
+        return (Vector512.ConditionalSelect(isSpecial, special, finite) | sign).AsSingle();
+    }
+
+    /// <summary>Exact f16 → f32 of 8 halves held in 32-bit lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> F16ToSingle(Vector256<uint> h)
+    {
+        Vector256<uint> sign = Vector256.ShiftLeft(h & Vector256.Create(0x8000u), 16);
+        Vector256<uint> em = h & Vector256.Create(0x7FFFu);
+        Vector256<uint> mant = em & Vector256.Create(0x3FFu);
+        Vector256<uint> finite = (Vector256.ShiftLeft(em, 13).AsSingle() * Vector256.Create(HalfBits.TwoPow112Bits).AsSingle()).AsUInt32();
+        Vector256<uint> quiet = ~Vector256.Equals(mant, Vector256<uint>.Zero) & Vector256.Create(0x400000u);
+        Vector256<uint> special = Vector256.Create(0x7F800000u) | Vector256.ShiftLeft(mant, 13) | quiet;
+        Vector256<uint> isSpecial = Vector256.GreaterThanOrEqual(em, Vector256.Create(0x7C00u));
+        return (Vector256.ConditionalSelect(isSpecial, special, finite) | sign).AsSingle();
     }
 
     /// <summary>Exact f16 → f32, the bit recipe of <see cref="HalfBits.F16ToSingle"/> in 256-bit vectors.</summary>
@@ -61,18 +127,9 @@ public static partial class RowDot
         ref float rd = ref MemoryMarshal.GetReference(dst);
         if (KernelOptions.UseVector256)
         {
-            Vector256<float> twoPow112 = Vector256.Create(HalfBits.TwoPow112Bits).AsSingle();
             for (; i <= n - 8; i += 8)
             {
-                Vector256<uint> h = Vector256.WidenLower(Vector128.LoadUnsafe(ref rs, (nuint)i).ToVector256Unsafe());
-                Vector256<uint> sign = Vector256.ShiftLeft(h & Vector256.Create(0x8000u), 16);
-                Vector256<uint> em = h & Vector256.Create(0x7FFFu);
-                Vector256<uint> mant = em & Vector256.Create(0x3FFu);
-                Vector256<uint> finite = (Vector256.ShiftLeft(em, 13).AsSingle() * twoPow112).AsUInt32();
-                Vector256<uint> quiet = ~Vector256.Equals(mant, Vector256<uint>.Zero) & Vector256.Create(0x400000u);
-                Vector256<uint> special = Vector256.Create(0x7F800000u) | Vector256.ShiftLeft(mant, 13) | quiet;
-                Vector256<uint> isSpecial = Vector256.GreaterThanOrEqual(em, Vector256.Create(0x7C00u));
-                (Vector256.ConditionalSelect(isSpecial, special, finite) | sign).AsSingle().StoreUnsafe(ref rd, (nuint)i);
+                F16ToSingle(Vector256.WidenLower(Vector128.LoadUnsafe(ref rs, (nuint)i).ToVector256Unsafe())).StoreUnsafe(ref rd, (nuint)i);
             }
         }
 

@@ -57,6 +57,38 @@ public class RowDotTests
         KernelTestData.BitEqual(ReferenceDot.F32(w, x), RowDot.Compute(type, row, cols, x, [], [], []), type.ToString());
     }
 
+    [Fact]
+    public void F16_row_dot_over_every_finite_half_equals_reference()
+    {
+        var halves = new List<ushort>();
+        for (int h = 0; h < 65536; h++)
+        {
+            if ((h & 0x7C00) != 0x7C00) halves.Add((ushort)h);
+        }
+
+        byte[] row = new byte[2 * halves.Count];
+        for (int i = 0; i < halves.Count; i++) BinaryPrimitives.WriteUInt16LittleEndian(row.AsSpan(2 * i), halves[i]);
+        float[] x = KernelTestData.Floats(new Random(600), halves.Count, 1f);
+        KernelTestData.BitEqual(ReferenceRowDot.Compute(GgmlType.F16, row, halves.Count, x, [], [], []),
+                                RowDot.Compute(GgmlType.F16, row, halves.Count, x, [], [], []), "all finite halves");
+    }
+
+    [Theory]
+    [InlineData((ushort)0x7C00)]
+    [InlineData((ushort)0xFC00)]
+    [InlineData((ushort)0x7E01)]
+    public void F16_row_dot_propagates_infinities_and_nans_like_the_reference(ushort special)
+    {
+        byte[] row = new byte[2 * 40];
+        BinaryPrimitives.WriteUInt16LittleEndian(row.AsSpan(2 * 5), special);
+        float[] x = KernelTestData.Floats(new Random(601), 40, 1f);
+        x[5] = 0.5f;
+        float expected = ReferenceRowDot.Compute(GgmlType.F16, row, 40, x, [], [], []);
+        float actual = RowDot.Compute(GgmlType.F16, row, 40, x, [], [], []);
+        Assert.Equal(float.IsNaN(expected), float.IsNaN(actual));
+        if (!float.IsNaN(expected)) KernelTestData.BitEqual(expected, actual, $"0x{special:X4}");
+    }
+
     [Theory]
     [MemberData(nameof(QuantizedTypes))]
     public void Quantized_row_dot_is_close_to_the_dot_of_dequantized_values(GgmlType type)
