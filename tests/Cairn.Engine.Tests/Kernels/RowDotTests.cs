@@ -1,0 +1,245 @@
+using System.Buffers.Binary;
+using Cairn.Engine.Kernels;
+using Cairn.Engine.Kernels.Reference;
+using Cairn.Engine.Tensors;
+using Cairn.Engine.Tests.TestSupport;
+
+namespace Cairn.Engine.Tests.Kernels;
+
+public class RowDotTests
+{
+    public static TheoryData<GgmlType> QuantizedTypes => [GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K];
+
+    public static TheoryData<GgmlType> FloatTypes => [GgmlType.F32, GgmlType.F16, GgmlType.BF16];
+
+    [Theory]
+    [MemberData(nameof(QuantizedTypes))]
+    public void Fast_quantized_row_dot_equals_reference_for_1_to_12_blocks_and_a_larger_row(GgmlType type)
+    {
+        var rng = new Random(100 + (int)type);
+        int blockSize = GgmlTypeInfo.BlockSize(type);
+        foreach (int blocks in Enumerable.Range(1, 12).Append(blockSize == 256 ? 18 : 150))
+        {
+            for (int rep = 0; rep < 3; rep++)
+            {
+                int cols = blocks * blockSize;
+                (byte[] row, sbyte[] xq, float[] scales, int[] sums) = Case(rng, type, cols);
+                float expected = ReferenceRowDot.Compute(type, row, cols, [], xq, scales, sums);
+                float actual = RowDot.Compute(type, row, cols, [], xq, scales, sums);
+                KernelTestData.BitEqual(expected, actual, $"{type} cols={cols} rep={rep}");
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(FloatTypes))]
+    public void Fast_float_row_dot_equals_reference_for_lengths_0_to_300(GgmlType type)
+    {
+        var rng = new Random(200 + (int)type);
+        for (int cols = 0; cols <= 300; cols++)
+        {
+            byte[] row = KernelTestData.Row(rng, type, cols);
+            float[] x = KernelTestData.Floats(rng, cols, 2f);
+            KernelTestData.BitEqual(ReferenceRowDot.Compute(type, row, cols, x, [], [], []),
+                                    RowDot.Compute(type, row, cols, x, [], [], []), $"{type} cols={cols}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(FloatTypes))]
+    public void Float_row_dot_equals_f32_dot_of_the_converted_row(GgmlType type)
+    {
+        var rng = new Random(300 + (int)type);
+        const int cols = 1000;
+        byte[] row = KernelTestData.Row(rng, type, cols);
+        float[] x = KernelTestData.Floats(rng, cols, 2f), w = new float[cols];
+        Dequantize.Row(type, row, w);
+        KernelTestData.BitEqual(ReferenceDot.F32(w, x), RowDot.Compute(type, row, cols, x, [], [], []), type.ToString());
+    }
+
+    [Fact]
+    public void F16_row_dot_over_every_finite_half_equals_reference()
+    {
+        var halves = new List<ushort>();
+        for (int h = 0; h < 65536; h++)
+        {
+            if ((h & 0x7C00) != 0x7C00) halves.Add((ushort)h);
+        }
+
+        byte[] row = new byte[2 * halves.Count];
+        for (int i = 0; i < halves.Count; i++) BinaryPrimitives.WriteUInt16LittleEndian(row.AsSpan(2 * i), halves[i]);
+        float[] x = KernelTestData.Floats(new Random(600), halves.Count, 1f);
+        KernelTestData.BitEqual(ReferenceRowDot.Compute(GgmlType.F16, row, halves.Count, x, [], [], []),
+                                RowDot.Compute(GgmlType.F16, row, halves.Count, x, [], [], []), "all finite halves");
+    }
+
+    [Theory]
+    [InlineData((ushort)0x7C00)]
+    [InlineData((ushort)0xFC00)]
+    [InlineData((ushort)0x7E01)]
+    public void F16_row_dot_propagates_infinities_and_nans_like_the_reference(ushort special)
+    {
+        byte[] row = new byte[2 * 40];
+        BinaryPrimitives.WriteUInt16LittleEndian(row.AsSpan(2 * 5), special);
+        float[] x = KernelTestData.Floats(new Random(601), 40, 1f);
+        x[5] = 0.5f;
+        float expected = ReferenceRowDot.Compute(GgmlType.F16, row, 40, x, [], [], []);
+        float actual = RowDot.Compute(GgmlType.F16, row, 40, x, [], [], []);
+        Assert.Equal(float.IsNaN(expected), float.IsNaN(actual));
+        if (!float.IsNaN(expected)) KernelTestData.BitEqual(expected, actual, $"0x{special:X4}");
+    }
+
+    [Theory]
+    [MemberData(nameof(QuantizedTypes))]
+    public void Quantized_row_dot_is_close_to_the_dot_of_dequantized_values(GgmlType type)
+    {
+        var rng = new Random(400 + (int)type);
+        int cols = 8 * 256;
+        byte[] row = KernelTestData.Row(rng, type, cols);
+        float[] x = KernelTestData.Floats(rng, cols, 2f);
+        var xq = new sbyte[cols];
+        var scales = new float[cols / 32];
+        var sums = new int[cols / 32];
+        ActivationQuantizer.Quantize(x, xq, scales, sums);
+        float[] w = new float[cols], xd = new float[cols];
+        Dequantize.Row(type, row, w);
+        for (int i = 0; i < cols; i++) xd[i] = xq[i] * scales[i / 32];
+        float expected = Dot.F32(w, xd);
+        double magnitude = 0;
+        for (int i = 0; i < cols; i++) magnitude += Math.Abs((double)w[i] * xd[i]);
+        float actual = RowDot.Compute(type, row, cols, x, xq, scales, sums);
+        Assert.InRange(Math.Abs(actual - expected), 0, 1e-2 * Math.Abs(expected) + 1e-4 * magnitude);
+    }
+
+    [Theory]
+    [MemberData(nameof(QuantizedTypes))]
+    public void Quantized_row_dot_equals_a_straightforward_integer_recomputation(GgmlType type)
+    {
+        var rng = new Random(500 + (int)type);
+        int cols = 3 * 256;
+        (byte[] row, sbyte[] xq, float[] scales, int[] sums) = Case(rng, type, cols);
+        float expected = Straightforward(type, row, cols, xq, scales, sums);
+        KernelTestData.BitEqual(expected, ReferenceRowDot.Compute(type, row, cols, [], xq, scales, sums), "reference");
+        KernelTestData.BitEqual(expected, RowDot.Compute(type, row, cols, [], xq, scales, sums), "fast");
+    }
+
+    [Fact]
+    public void Hostile_q8_0_weights_of_minus_128_do_not_saturate()
+    {
+        const int cols = 64;
+        var row = new byte[2 * 34];
+        for (int b = 0; b < 2; b++)
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(row.AsSpan(34 * b), 0x3C00); // d = 1
+            row.AsSpan(34 * b + 2, 32).Fill(0x80); // q = -128
+        }
+
+        var xq = new sbyte[cols];
+        Array.Fill(xq, (sbyte)-128); // hostile activation bytes too: each product is +16384
+        float[] scales = [1f, 1f];
+        int[] sums = [0, 0];
+        // Each lane: 2 blocks * 4 * 16384 = 131072; tree over 8 lanes: 1048576.
+        KernelTestData.BitEqual(1048576f, ReferenceRowDot.Compute(GgmlType.Q8_0, row, cols, [], xq, scales, sums), "reference");
+        KernelTestData.BitEqual(1048576f, RowDot.Compute(GgmlType.Q8_0, row, cols, [], xq, scales, sums), "fast");
+    }
+
+    [Fact]
+    public void Row_dot_rejects_columns_that_are_not_whole_blocks()
+    {
+        Assert.Throws<ArgumentException>(() => RowDot.Compute(GgmlType.Q4_K, new byte[144], 100, [], new sbyte[100], new float[4], new int[4]));
+        Assert.Throws<NotSupportedException>(() => RowDot.Compute(GgmlType.Q5_K, new byte[176], 256, [], new sbyte[256], new float[8], new int[8]));
+    }
+
+    [Fact]
+    public void Needs_quantized_activation_for_the_four_quantized_types_only()
+    {
+        Assert.True(RowDot.NeedsQuantizedActivation(GgmlType.Q8_0));
+        Assert.True(RowDot.NeedsQuantizedActivation(GgmlType.Q4_0));
+        Assert.True(RowDot.NeedsQuantizedActivation(GgmlType.Q4_K));
+        Assert.True(RowDot.NeedsQuantizedActivation(GgmlType.Q6_K));
+        Assert.False(RowDot.NeedsQuantizedActivation(GgmlType.F32));
+        Assert.False(RowDot.NeedsQuantizedActivation(GgmlType.F16));
+        Assert.False(RowDot.NeedsQuantizedActivation(GgmlType.BF16));
+    }
+
+    private static (byte[] Row, sbyte[] Xq, float[] Scales, int[] Sums) Case(Random rng, GgmlType type, int cols)
+    {
+        byte[] row = KernelTestData.Row(rng, type, cols);
+        float[] x = KernelTestData.Floats(rng, cols, 4f);
+        var xq = new sbyte[cols];
+        var scales = new float[cols / 32];
+        var sums = new int[cols / 32];
+        ActivationQuantizer.Quantize(x, xq, scales, sums);
+        return (row, xq, scales, sums);
+    }
+
+    /// <summary>The spec written out again independently: per element integer weight and f32 scale, ggml's loops.</summary>
+    private static float Straightforward(GgmlType type, byte[] row, int cols, sbyte[] xq, float[] xScales, int[] xSums)
+    {
+        var wq = new int[cols];
+        var dsc = new float[cols];   // per-element weight scale (d, d*sc)
+        var dmin = new float[cols];  // per-element Q4_K min term (dmin*m)
+        for (int e = 0; e < cols; e++)
+        {
+            switch (type)
+            {
+                case GgmlType.Q8_0:
+                    wq[e] = (sbyte)row[34 * (e / 32) + 2 + e % 32];
+                    dsc[e] = (float)BitConverter.UInt16BitsToHalf(BinaryPrimitives.ReadUInt16LittleEndian(row.AsSpan(34 * (e / 32))));
+                    break;
+                case GgmlType.Q4_0:
+                {
+                    byte packed = row[18 * (e / 32) + 2 + e % 16];
+                    wq[e] = (e % 32 < 16 ? packed & 0xF : packed >> 4) - 8;
+                    dsc[e] = (float)BitConverter.UInt16BitsToHalf(BinaryPrimitives.ReadUInt16LittleEndian(row.AsSpan(18 * (e / 32))));
+                    break;
+                }
+                case GgmlType.Q4_K:
+                {
+                    int at = 144 * (e / 256), j = e % 256 / 32, l = e % 32;
+                    byte[] s = row[(at + 4)..(at + 16)];
+                    int sc = j < 4 ? s[j] & 63 : (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
+                    int m = j < 4 ? s[j + 4] & 63 : (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+                    byte packed = row[at + 16 + 32 * (j / 2) + l];
+                    wq[e] = j % 2 == 0 ? packed & 0xF : packed >> 4;
+                    float d = (float)BitConverter.UInt16BitsToHalf(BinaryPrimitives.ReadUInt16LittleEndian(row.AsSpan(at)));
+                    float dm = (float)BitConverter.UInt16BitsToHalf(BinaryPrimitives.ReadUInt16LittleEndian(row.AsSpan(at + 2)));
+                    dsc[e] = d * sc;
+                    dmin[e] = dm * m;
+                    break;
+                }
+                case GgmlType.Q6_K:
+                {
+                    int at = 210 * (e / 256), i = e % 256, n = i / 128, t = i % 128 / 32, l = i % 32;
+                    int ql = row[at + 64 * n + l + (t % 2 == 1 ? 32 : 0)];
+                    int qh = row[at + 128 + 32 * n + l];
+                    int low = t < 2 ? ql & 0xF : ql >> 4;
+                    wq[e] = (low | (((qh >> (2 * t)) & 3) << 4)) - 32;
+                    float d = (float)BitConverter.UInt16BitsToHalf(BinaryPrimitives.ReadUInt16LittleEndian(row.AsSpan(at + 208)));
+                    dsc[e] = d * (sbyte)row[at + 192 + i / 16];
+                    break;
+                }
+            }
+        }
+
+        float[] acc = new float[8];
+        float mins = 0f;
+        for (int b = 0; b < cols / 32; b++)
+        {
+            for (int j = 0; j < 8; j++)
+            {
+                int p = 0;
+                for (int k = 32 * b + 4 * j; k < 32 * b + 4 * j + 4; k++) p += wq[k] * xq[k];
+                acc[j] = MathF.FusedMultiplyAdd(dsc[32 * b + 4 * j] * xScales[b], p, acc[j]);
+            }
+
+            if (type == GgmlType.Q4_K) mins = MathF.FusedMultiplyAdd(dmin[32 * b] * xScales[b], xSums[b], mins);
+        }
+
+        float t4 = 0;
+        float[] l4 = [acc[0] + acc[4], acc[1] + acc[5], acc[2] + acc[6], acc[3] + acc[7]];
+        float[] l2 = [l4[0] + l4[2], l4[1] + l4[3]];
+        t4 = l2[0] + l2[1];
+        return t4 - mins;
+    }
+}
