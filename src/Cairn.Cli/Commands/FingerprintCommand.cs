@@ -11,6 +11,7 @@ internal static class FingerprintCommand
         var command = new Command("fingerprint", "Print a hash of every kernel's output on fixed inputs (identical on every machine)") { Hidden = true };
         command.SetAction(_ =>
         {
+            Console.Error.WriteLine($"kernel paths: {KernelOptions.Describe()}");
             Console.WriteLine(KernelFingerprint.Compute());
             return 0;
         });

@@ -7,12 +7,14 @@ namespace Cairn.Engine.Tests.Determinism;
 /// DESIGN.md §3 proven in real processes: the same generation under AVX-512, AVX2, 128-bit and scalar code paths
 /// (<c>DOTNET_EnableAVX512F=0</c>, <c>DOTNET_EnableAVX2=0</c>, <c>DOTNET_EnableHWIntrinsic=0</c>), thread counts 1/2/3/8,
 /// batch sizes 1 and 4 and prefill chunks 1/7/all prints the same tokens, logits hash and output commitment.
+/// .NET 10 no longer honours <c>DOTNET_EnableAVX512F=0</c> (it keeps 512-bit vectors); <c>DOTNET_EnableAVX512=0</c> is what
+/// switches them off, so the "no AVX-512" runs set both, and a test checks that each setting really changed the code path.
 /// </summary>
 public sealed class SubprocessDeterminismTests(ITestOutputHelper output)
 {
     private static readonly Dictionary<string, string> Native = new();
-    private static readonly Dictionary<string, string> NoAvx512 = new() { ["DOTNET_EnableAVX512F"] = "0" };
-    private static readonly Dictionary<string, string> NoAvx2 = new() { ["DOTNET_EnableAVX512F"] = "0", ["DOTNET_EnableAVX2"] = "0" };
+    private static readonly Dictionary<string, string> NoAvx512 = new() { ["DOTNET_EnableAVX512F"] = "0", ["DOTNET_EnableAVX512"] = "0" };
+    private static readonly Dictionary<string, string> NoAvx2 = new() { ["DOTNET_EnableAVX512F"] = "0", ["DOTNET_EnableAVX512"] = "0", ["DOTNET_EnableAVX2"] = "0" };
     private static readonly Dictionary<string, string> Scalar = new() { ["DOTNET_EnableHWIntrinsic"] = "0" };
 
     private static readonly (string Name, Dictionary<string, string> Env, int Threads, int Batch, int Chunk)[] Configurations =
@@ -75,13 +77,19 @@ public sealed class SubprocessDeterminismTests(ITestOutputHelper output)
     public void Kernel_fingerprint_is_identical_on_every_code_path()
     {
         var prints = new Dictionary<string, string>();
-        foreach (var (name, env) in new[] { ("native", Native), ("no-avx512", NoAvx512), ("no-avx2", NoAvx2), ("scalar", Scalar) })
+        var paths = new Dictionary<string, string>();
+        foreach (var (name, env) in new[] { ("native", Native), ("avx512f-off", new() { ["DOTNET_EnableAVX512F"] = "0" }), ("no-avx512", NoAvx512), ("no-avx2", NoAvx2), ("scalar", Scalar) })
         {
             var r = CairnProcess.Run(env, "fingerprint");
             Assert.True(r.ExitCode == 0, r.StdErr);
             prints[name] = r.StdOut.Trim();
+            paths[name] = r.StdErr.Trim();
+            output.WriteLine($"{name}: {prints[name]} ({paths[name]})");
         }
         Assert.Matches("^[0-9a-f]{64}$", prints["native"]);
         Assert.Single(prints.Values.Distinct());
+        // The switches took effect: the code paths differ even though the bits do not.
+        Assert.NotEqual(paths["no-avx2"], paths["no-avx512"]);
+        Assert.NotEqual(paths["scalar"], paths["no-avx2"]);
     }
 }
