@@ -38,11 +38,12 @@ public sealed unsafe partial class GgufFile
         /// <summary>A string; <paramref name="index"/> ≥ 0 names it "element index of field" (formatted only on failure).</summary>
         public string String(string field, int index, int maxLength)
         {
-            if (Remaining < 8) Fail($"truncated while reading the length of {Name(field, index)}: need 8 bytes at offset {_pos}, {Remaining} remain");
+            long at = _pos;
+            if (Remaining < 8) Fail($"truncated while reading the length of {Name(field, index)}: need 8 bytes at offset {at}, {Remaining} remain");
             ulong len = BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(start + _pos, 8));
             _pos += 8;
             if (len > (ulong)maxLength || len > (ulong)Remaining)
-                Fail($"length of {Name(field, index)} is {len} at offset {_pos - 8} (at most {Math.Min(maxLength, Remaining)} allowed here)");
+                Fail($"length of {Name(field, index)} is {len} at offset {at} (at most {Math.Min(maxLength, Remaining)} allowed here)");
             byte* p = start + _pos;
             _pos += (long)len;
             try
@@ -51,7 +52,7 @@ public sealed unsafe partial class GgufFile
             }
             catch (DecoderFallbackException)
             {
-                Fail($"{Name(field, index)} at offset {_pos - (long)len} is not valid UTF-8");
+                Fail($"{Name(field, index)} at offset {at} is not valid UTF-8");
                 return null;
             }
         }
