@@ -108,7 +108,22 @@ public sealed partial class GgufFile
             tensors.Add(t);
             _tensorsByName.Add(name, t);
         }
+        CheckNoOverlap(tensors);
         return tensors;
+    }
+
+    /// <summary>Two tensors sharing bytes is corruption or tampering (llama.cpp requires them back to back, in table order).</summary>
+    private void CheckNoOverlap(List<GgufTensorInfo> tensors)
+    {
+        var byOffset = tensors.ToArray();
+        Array.Sort(byOffset, static (a, b) => a.Offset.CompareTo(b.Offset));
+        for (int i = 1; i < byOffset.Length; i++)
+        {
+            var (prev, t) = (byOffset[i - 1], byOffset[i]);
+            if (t.Offset < prev.Offset + prev.ByteSize)
+                throw new GgufFormatException($"{Path}: tensor '{t.Name}' data [{t.Offset}, {t.Offset + t.ByteSize}) overlaps tensor '{prev.Name}' " +
+                    $"data [{prev.Offset}, {prev.Offset + prev.ByteSize}) (data offsets)");
+        }
     }
 
     private static long AlignUp(long x, uint alignment) => (x + alignment - 1) / alignment * alignment;

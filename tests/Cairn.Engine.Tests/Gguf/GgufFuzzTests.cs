@@ -14,9 +14,9 @@ public sealed class GgufFuzzTests(ITestOutputHelper output) : IDisposable
 {
     private const int Seed = 20240601;
     private const int MaxMutationsPerFile = 150;
-    private const int MinMutationsPerFile = 20;
+    private const int MinMutationsPerFile = 40;
     /// <summary>About this many bytes of mutants are written per file, so big files get fewer mutations.</summary>
-    private const long BytesPerFile = 120L << 20;
+    private const long BytesPerFile = 300L << 20;
     private static readonly TimeSpan PerMutationLimit = TimeSpan.FromSeconds(5);
 
     private readonly string _dir = Directory.CreateTempSubdirectory("cairn-gguf-fuzz-").FullName;
@@ -69,7 +69,7 @@ public sealed class GgufFuzzTests(ITestOutputHelper output) : IDisposable
         {
             using var f = GgufFile.Open(path);
             long sum = 0;
-            foreach (string key in f.MetadataKeys) sum += Touch(f.Metadata[key]);
+            foreach (string key in f.MetadataKeys) sum += Touch(f.Metadata[key]) + TypedGetters(f, key);
             foreach (var t in f.Tensors)
             {
                 byte* p = f.TensorData(t);
@@ -83,6 +83,34 @@ public sealed class GgufFuzzTests(ITestOutputHelper output) : IDisposable
         {
             return e;
         }
+    }
+
+    /// <summary>Every typed getter on the key: each returns a value or refuses with a GgufFormatException.</summary>
+    private static long TypedGetters(GgufFile f, string key)
+    {
+        long sum = 0;
+        foreach (Func<long> get in new Func<long>[]
+        {
+            () => f.TryGetString(key)?.Length ?? 0,
+            () => f.TryGetInteger(key) ?? 0,
+            () => f.GetInt32(key, int.MinValue, int.MaxValue),
+            () => (long)(f.TryGetNumber(key) ?? 0) & 1,
+            () => f.TryGetBool(key) == true ? 1 : 0,
+            () => f.TryGetIntArray(key)?.Length ?? 0,
+            () => f.TryGetArray<string>(key)?.Length ?? 0,
+            () => f.TryGetArray<float>(key)?.Length ?? 0,
+        })
+        {
+            try
+            {
+                sum += get();
+            }
+            catch (GgufFormatException)
+            {
+                // A value of another type or range: refused with the format error, as a loader would see it.
+            }
+        }
+        return sum;
     }
 
     private static long Touch(GgufValue v)

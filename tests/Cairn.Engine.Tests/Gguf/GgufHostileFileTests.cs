@@ -240,6 +240,28 @@ public sealed class GgufHostileFileTests : IDisposable
     public void Duplicate_metadata_key_is_refused() =>
         Refused(new RawGguf().Header(0, 2).KvU32("a.b", 1).KvU32("a.b", 2).ToArray(), "metadata key 'a.b' (entry 1, offset");
 
+    [Fact]
+    public void Integer_array_with_values_beyond_int_is_refused_by_the_typed_getter()
+    {
+        string path = Save(OneKv(GgufValueType.Array).ArrayHeader(GgufValueType.UInt64, 2).U64(1).U64(ulong.MaxValue).ToArray(), "u64-array");
+        using var f = GgufFile.Open(path);
+        var e = Assert.Throws<GgufFormatException>(() => f.TryGetIntArray("k"));
+        Assert.Contains(path, e.Message, StringComparison.Ordinal);
+        Assert.Contains("element 1 of 'k' is 18446744073709551615", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Unsigned_32_bit_array_is_not_read_as_signed()
+    {
+        // The CLR lets a uint[] pass as an int[]: 0x80000000 must be refused, not returned as int.MinValue.
+        string path = Save(OneKv(GgufValueType.Array).ArrayHeader(GgufValueType.UInt32, 1).U32(0x80000000).ToArray(), "u32-array");
+        using var f = GgufFile.Open(path);
+        var e = Assert.Throws<GgufFormatException>(() => f.TryGetIntArray("k"));
+        Assert.Contains("element 0 of 'k' is 2147483648", e.Message, StringComparison.Ordinal);
+        Assert.Throws<GgufFormatException>(() => f.TryGetArray<int>("k"));
+        Assert.Equal([0x80000000u], f.TryGetArray<uint>("k")!);
+    }
+
     // ---------------------------------------------------------------- alignment
 
     [Theory]
@@ -323,6 +345,11 @@ public sealed class GgufHostileFileTests : IDisposable
 
     [Fact]
     public void Tensor_data_running_past_the_end_is_refused() => Refused(OneTensor([32, 2], dataBytes: 255), "tensor 'w' data (256 bytes at data offset 0) runs past the end");
+
+    [Fact]
+    public void Overlapping_tensors_are_refused() =>
+        Refused(new RawGguf().Header(2, 0).Tensor("a", [16], 0, 0).Tensor("b", [8], 0, 32).PadTo(32).Zeros(64).ToArray(),
+            "tensor 'b' data [32, 64) overlaps tensor 'a' data [0, 64)");
 
     [Fact]
     public void Missing_padding_before_tensor_data_is_refused() =>
