@@ -46,26 +46,43 @@ public sealed partial class GgufFile
     public T[]? TryGetArray<T>(string key)
     {
         if (!Metadata.TryGetValue(key, out var v)) return null;
-        return v.Value as T[] ?? throw WrongType(key, v, $"an array of {typeof(T).Name}");
+        // Exact type only: the CLR would let a uint[] pass as an int[] (and ulong[] as long[]).
+        return v.Value.GetType() == typeof(T[]) ? (T[])v.Value : throw WrongType(key, v, $"an array of {typeof(T).Name}");
     }
 
     /// <summary>An integer array of any element width, widened to int (values must fit).</summary>
     public int[]? TryGetIntArray(string key)
     {
         if (!Metadata.TryGetValue(key, out var v)) return null;
-        if (v.Value is int[] i) return i;
-        if (v.Value is Array a && v.IsArray && v.ElementType is not (GgufValueType.String or GgufValueType.Array or GgufValueType.Float32 or GgufValueType.Float64 or GgufValueType.Bool))
+        // Switch on the declared element type, not the runtime array type: the CLR lets a uint[] pass as an int[]
+        // (and ulong[] as long[], byte[] as sbyte[]), which would reinterpret large values as negative ones.
+        if (!v.IsArray) throw WrongType(key, v, "an integer array");
+        return v.ElementType switch
         {
-            var result = new int[a.Length];
-            for (int k = 0; k < a.Length; k++)
-            {
-                long x = Convert.ToInt64(a.GetValue(k), System.Globalization.CultureInfo.InvariantCulture);
-                if (x is < int.MinValue or > int.MaxValue) throw new GgufFormatException($"{Path}: element {k} of '{key}' is {x}, out of the int range");
-                result[k] = (int)x;
-            }
-            return result;
+            GgufValueType.Int32 => (int[])v.Value,
+            GgufValueType.UInt8 => Widen(key, (byte[])v.Value, x => x),
+            GgufValueType.Int8 => Widen(key, (sbyte[])v.Value, x => x),
+            GgufValueType.UInt16 => Widen(key, (ushort[])v.Value, x => x),
+            GgufValueType.Int16 => Widen(key, (short[])v.Value, x => x),
+            GgufValueType.UInt32 => Widen(key, (uint[])v.Value, x => x),
+            GgufValueType.Int64 => Widen(key, (long[])v.Value, x => x),
+            // Clamped so that values above long.MaxValue cannot overflow; the error message shows the real value.
+            GgufValueType.UInt64 => Widen(key, (ulong[])v.Value, x => x > int.MaxValue ? long.MaxValue : (long)x),
+            _ => throw WrongType(key, v, "an integer array"),
+        };
+    }
+
+    private int[] Widen<T>(string key, T[] source, Func<T, long> toLong)
+    {
+        var result = new int[source.Length];
+        for (int k = 0; k < source.Length; k++)
+        {
+            long x = toLong(source[k]);
+            if (x is < int.MinValue or > int.MaxValue)
+                throw new GgufFormatException($"{Path}: element {k} of '{key}' is {source[k]}, out of the int range");
+            result[k] = (int)x;
         }
-        throw WrongType(key, v, "an integer array");
+        return result;
     }
 
     private GgufFormatException Missing(string key, string what) => new($"{Path}: required metadata '{key}' is missing (expected {what})");

@@ -65,4 +65,44 @@ public sealed class GgufFileTests
             File.Delete(path);
         }
     }
+
+    public static TheoryData<string> ReferenceFiles()
+    {
+        var data = new TheoryData<string>();
+        foreach (string name in GgufMutator.ReferenceFileNames()) data.Add(name);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(ReferenceFiles))]
+    public void Every_reference_file_opens(string relative)
+    {
+        // The vocab-only files have no tensors and end right after the metadata, without padding to the alignment.
+        using var f = GgufFile.Open(GgufMutator.ReferencePath(relative));
+        Assert.NotEmpty(f.Metadata);
+        Assert.All(f.Tensors, t => Assert.Equal(0, t.Offset % f.Alignment));
+    }
+
+    [Fact]
+    public void TensorData_after_Dispose_throws_ObjectDisposedException()
+    {
+        var f = GgufFile.Open(ReferenceData.Model("tiny-Q8_0.gguf"));
+        var t = f.Tensors[0];
+        f.Dispose();
+        f.Dispose(); // twice is harmless
+        Assert.Throws<ObjectDisposedException>(() => { unsafe { _ = f.TensorData(t); } });
+        Assert.Throws<ObjectDisposedException>(() => f.TensorBytes(t).Length);
+    }
+
+    [Fact]
+    public void TensorData_refuses_a_tensor_that_is_not_inside_the_file()
+    {
+        using var f = GgufFile.Open(ReferenceData.Model("tiny-Q8_0.gguf"));
+        var t = f.Tensors[^1];
+        long dataBytes = f.Length - f.DataOffset;
+        Assert.Throws<ArgumentException>(() => f.TensorBytes(t with { Offset = dataBytes - t.ByteSize + 32 }).Length);
+        Assert.Throws<ArgumentException>(() => f.TensorBytes(t with { Offset = -32 }).Length);
+        Assert.Throws<ArgumentException>(() => f.TensorBytes(t with { ByteSize = f.Length }).Length);
+        Assert.Equal(t.ByteSize, f.TensorBytes(t).Length);
+    }
 }
