@@ -3,19 +3,27 @@ using Cairn.Engine.Commitments;
 namespace Cairn.Engine.Inference;
 
 /// <summary>
-/// The state of one sequence: its KV cache (allocated per layer on first use, so a pipeline stage holds only its own
-/// layers), how many positions each layer has filled, and an optional trace of per-layer activation hashes.
+/// The state of one sequence: its KV cache, how many positions each layer has filled, and an optional trace of
+/// per-layer activation hashes. The cache grows in chunks of <see cref="ChunkPositions"/> positions as positions are
+/// written, and only for the layers that run here, so a long context or a pipeline stage costs only what it uses.
 /// </summary>
 public sealed class Session
 {
-    private readonly float[]?[] _keys;
-    private readonly float[]?[] _values;
+    public const int ChunkPositions = 256;
+
+    private readonly List<float[]>[] _keys;
+    private readonly List<float[]>[] _values;
     private readonly int[] _filled;
 
     internal Session(int layers, int kvDim, int capacity, TraceRecorder? trace)
     {
-        _keys = new float[]?[layers];
-        _values = new float[]?[layers];
+        _keys = new List<float[]>[layers];
+        _values = new List<float[]>[layers];
+        for (int l = 0; l < layers; l++)
+        {
+            _keys[l] = [];
+            _values[l] = [];
+        }
         _filled = new int[layers];
         KvDim = kvDim;
         Capacity = capacity;
@@ -32,8 +40,18 @@ public sealed class Session
     /// <summary>Positions filled in layer <paramref name="layer"/>'s cache.</summary>
     public int Filled(int layer) => _filled[layer];
 
-    internal float[] Keys(int layer) => _keys[layer] ??= new float[(long)Capacity * KvDim];
-    internal float[] Values(int layer) => _values[layer] ??= new float[(long)Capacity * KvDim];
+    /// <summary>The key vector (kv_dim floats) of <paramref name="position"/> in <paramref name="layer"/>.</summary>
+    internal Span<float> Key(int layer, int position) => Row(_keys[layer], position);
+
+    /// <summary>The value vector (kv_dim floats) of <paramref name="position"/> in <paramref name="layer"/>.</summary>
+    internal Span<float> Value(int layer, int position) => Row(_values[layer], position);
+
+    private Span<float> Row(List<float[]> chunks, int position)
+    {
+        int chunk = position / ChunkPositions;
+        while (chunks.Count <= chunk) chunks.Add(new float[ChunkPositions * KvDim]);
+        return chunks[chunk].AsSpan(position % ChunkPositions * KvDim, KvDim);
+    }
 
     internal void MarkFilled(int layer, int position)
     {

@@ -59,8 +59,8 @@ public sealed partial class Transformer
             _rope.Apply(s.K.AsSpan(i * kvDim, kvDim), _c.KvHeads, cos.AsSpan(i * pairs, pairs), sin.AsSpan(i * pairs, pairs));
             var session = items[i].Session;
             int pos = items[i].Position;
-            s.K.AsSpan(i * kvDim, kvDim).CopyTo(session.Keys(l).AsSpan(pos * kvDim, kvDim));
-            s.V.AsSpan(i * kvDim, kvDim).CopyTo(session.Values(l).AsSpan(pos * kvDim, kvDim));
+            s.K.AsSpan(i * kvDim, kvDim).CopyTo(session.Key(l, pos));
+            s.V.AsSpan(i * kvDim, kvDim).CopyTo(session.Value(l, pos));
             session.MarkFilled(l, pos);
         }
 
@@ -95,17 +95,17 @@ public sealed partial class Transformer
                 int i = u / heads, h = u % heads, kvh = h / group;
                 var item = items[i];
                 int len = item.Position + 1;
-                float[] keys = item.Session.Keys(l), values = item.Session.Values(l);
+                var session = item.Session;
                 var q = s.Q.AsSpan(i * qDim + h * headDim, headDim);
                 float[] scores = ArrayPool<float>.Shared.Rent(len);
                 try
                 {
                     for (int t = 0; t < len; t++)
-                        scores[t] = Dot.F32(q, keys.AsSpan(t * kvDim + kvh * headDim, headDim)) * _attentionScale;
+                        scores[t] = Dot.F32(q, session.Key(l, t).Slice(kvh * headDim, headDim)) * _attentionScale;
                     Softmax.InPlace(scores.AsSpan(0, len));
                     var o = s.Att.AsSpan(i * qDim + h * headDim, headDim);
                     o.Clear();
-                    for (int t = 0; t < len; t++) Axpy.Apply(scores[t], values.AsSpan(t * kvDim + kvh * headDim, headDim), o);
+                    for (int t = 0; t < len; t++) Axpy.Apply(scores[t], session.Value(l, t).Slice(kvh * headDim, headDim), o);
                 }
                 finally
                 {
