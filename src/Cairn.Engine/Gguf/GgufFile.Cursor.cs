@@ -83,11 +83,11 @@ public sealed unsafe partial class GgufFile
                 case GgufValueType.Int32: return new(type, (int)U32(f));
                 case GgufValueType.Float32: return new(type, BitConverter.UInt32BitsToSingle(U32(f)));
                 case GgufValueType.Bool:
-                {
-                    byte b = *Take(1, f);
-                    if (b > 1) Fail($"bool {f} is {b} (0 or 1 allowed)");
-                    return new(type, b == 1);
-                }
+                    {
+                        byte b = *Take(1, f);
+                        if (b > 1) Fail($"bool {f} is {b} (0 or 1 allowed)");
+                        return new(type, b == 1);
+                    }
                 case GgufValueType.String: return new(type, String(f, MaxStringLength));
                 case GgufValueType.UInt64: return new(type, U64(f));
                 case GgufValueType.Int64: return new(type, (long)U64(f));

@@ -69,15 +69,21 @@ public sealed unsafe partial class GgufFile : IDisposable
         {
             throw new FileNotFoundException($"{path}: no such model file", path, e);
         }
-        using (stream)
+        try
         {
-            // The length is taken from the open handle, the same one the map is made from.
+            // The length is taken from the open handle, the same one the map is made from; the map then owns the stream.
+            if (!stream.CanSeek) throw new GgufFormatException($"{path}: not a regular file (a pipe or device cannot be mapped)");
             Length = stream.Length;
             if (Length < HeaderSize)
                 throw new GgufFormatException(Length == 0
                     ? $"{path}: empty file (0 bytes); a GGUF header takes {HeaderSize}"
                     : $"{path}: truncated header: {Length} bytes, the magic, version, tensor_count and metadata_kv_count take {HeaderSize}");
-            _map = MemoryMappedFile.CreateFromFile(stream, null, Length, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
+            _map = MemoryMappedFile.CreateFromFile(stream, null, Length, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
         }
         try
         {

@@ -1,7 +1,7 @@
 using System.Diagnostics;
-using Xunit.Abstractions;
 using Cairn.Engine.Gguf;
 using Cairn.Engine.Tests.TestSupport;
+using Xunit.Abstractions;
 
 namespace Cairn.Engine.Tests.Gguf;
 

@@ -170,18 +170,18 @@ public static class GgufMutator
                 case 10 or 11 or 12: fields.Add(new(p, 8, $"value of '{key}'")); p += 8; break;
                 case 8: Str(b, ref p, fields, $"string length of '{key}'"); break;
                 case 9:
-                {
-                    uint et = U32(b, p); fields.Add(new(p, 4, $"element type of '{key}'")); p += 4;
-                    ulong n = U64(b, p); fields.Add(new(p, 8, $"element count of '{key}'")); p += 8;
-                    for (ulong i = 0; i < n; i++)
                     {
-                        // Record the first and last few elements of long arrays; skip the rest quickly.
-                        int mark = fields.Count;
-                        Value(b, ref p, fields, $"{key}[{i}]", et);
-                        if (i >= 4 && i + 4 < n) fields.RemoveRange(mark, fields.Count - mark);
+                        uint et = U32(b, p); fields.Add(new(p, 4, $"element type of '{key}'")); p += 4;
+                        ulong n = U64(b, p); fields.Add(new(p, 8, $"element count of '{key}'")); p += 8;
+                        for (ulong i = 0; i < n; i++)
+                        {
+                            // Record the first and last few elements of long arrays; skip the rest quickly.
+                            int mark = fields.Count;
+                            Value(b, ref p, fields, $"{key}[{i}]", et);
+                            if (i >= 4 && i + 4 < n) fields.RemoveRange(mark, fields.Count - mark);
+                        }
+                        break;
                     }
-                    break;
-                }
                 default: throw new ArgumentOutOfRangeException(nameof(type));
             }
         }
