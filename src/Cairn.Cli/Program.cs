@@ -11,6 +11,7 @@ public static class Program
         {
             RunCommand.Create(),
             InspectCommand.Create(),
+            SynthesizeCommand.Create(),
             FingerprintCommand.Create(),
         };
         return root.Parse(args).Invoke();

@@ -14,6 +14,8 @@ public sealed record SyntheticModelSpec
     public int Heads { get; init; } = 8;
     public int KvHeads { get; init; } = 4;
     public int ContextLength { get; init; } = 256;
+    /// <summary>Vocabulary size; at least the 448 tokens of the base vocabulary, the rest filled with unique pieces.</summary>
+    public int VocabSize { get; init; } = SyntheticModel.MinimumVocabSize;
     public GgmlType WeightType { get; init; } = GgmlType.F32;
     public bool TiedOutput { get; init; }
     public ulong Seed { get; init; } = 1;
@@ -27,10 +29,16 @@ public sealed record SyntheticModelSpec
 /// </summary>
 public static class SyntheticModel
 {
+    /// <summary>Control tokens, 256 byte tokens, 94 printable characters with and without ▁, and ▁ itself.</summary>
+    public const int MinimumVocabSize = 448;
+
     public static void Write(string path, SyntheticModelSpec spec)
     {
         var rng = new Xoshiro256StarStar(spec.Seed);
-        var (tokens, scores, types) = Vocabulary();
+        if (spec.VocabSize < MinimumVocabSize) throw new ArgumentOutOfRangeException(nameof(spec), $"vocabulary size {spec.VocabSize} is below {MinimumVocabSize}");
+        if (spec.Heads <= 0 || spec.Dim % spec.Heads != 0 || spec.KvHeads <= 0 || spec.Heads % spec.KvHeads != 0)
+            throw new ArgumentOutOfRangeException(nameof(spec), $"heads {spec.Heads} must divide dim {spec.Dim}, and kv heads {spec.KvHeads} must divide heads");
+        var (tokens, scores, types) = Vocabulary(spec.VocabSize);
         int vocab = tokens.Length, dim = spec.Dim, headDim = dim / spec.Heads, kvDim = spec.KvHeads * headDim;
         string a = spec.Architecture;
         var w = new GgufWriter()
@@ -81,7 +89,7 @@ public static class SyntheticModel
         w.Write(path);
     }
 
-    private static (string[] Tokens, float[] Scores, int[] Types) Vocabulary()
+    private static (string[] Tokens, float[] Scores, int[] Types) Vocabulary(int size)
     {
         var tokens = new List<string> { "<unk>", "<s>", "</s>" };
         var types = new List<int> { 2, 3, 3 };
@@ -100,6 +108,11 @@ public static class SyntheticModel
         }
         tokens.Add("\u2581");
         types.Add(1);
+        for (int i = tokens.Count; i < size; i++)
+        {
+            tokens.Add($"\u2581w{i}");
+            types.Add(1);
+        }
         var scores = tokens.Select((t, i) => types[i] == 1 ? -i / 10f : 0f).ToArray();
         return (tokens.ToArray(), scores, types.ToArray());
     }

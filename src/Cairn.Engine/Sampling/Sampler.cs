@@ -77,15 +77,18 @@ public sealed class Sampler
             _order = new int[n];
             _values = new float[n];
         }
-        var order = _order.AsSpan(0, n);
-        for (int i = 0; i < n; i++) order[i] = i;
-        var copy = logits.ToArray();
-        order.Sort((a, b) => copy[b].CompareTo(copy[a]) is var c && c != 0 ? c : a.CompareTo(b));
-
         int count = _options.TopK > 0 ? Math.Min(_options.TopK, n) : n;
+        var order = _order.AsSpan(0, count);
+        if (count < n) SelectTop(logits, order);
+        else
+        {
+            for (int i = 0; i < n; i++) order[i] = i;
+            var copy = logits.ToArray();
+            order.Sort((a, b) => Before(copy, a, b) ? -1 : Before(copy, b, a) ? 1 : 0);
+        }
         var p = _values.AsSpan(0, count);
         float invTemp = 1f / _options.Temperature;
-        for (int i = 0; i < count; i++) p[i] = copy[order[i]] * invTemp;
+        for (int i = 0; i < count; i++) p[i] = logits[order[i]] * invTemp;
         Softmax.InPlace(p);
 
         if (_options.TopP < 1f)
@@ -118,5 +121,34 @@ public sealed class Sampler
             if (running > target) return order[i];
         }
         return order[count - 1];
+    }
+
+    /// <summary>The candidate order: larger logit first, the lower id on ties (NaN sorts last).</summary>
+    private static bool Before(ReadOnlySpan<float> logits, int a, int b)
+    {
+        float x = logits[a], y = logits[b];
+        if (x > y || (float.IsNaN(y) && !float.IsNaN(x))) return true;
+        if (x < y || float.IsNaN(x) != float.IsNaN(y)) return false;
+        return a < b;
+    }
+
+    /// <summary>
+    /// The first <c>top.Length</c> candidates in candidate order, by insertion into a sorted array of that size: one
+    /// comparison for most tokens. Since the order is total, this equals the prefix of a full sort.
+    /// </summary>
+    private static void SelectTop(ReadOnlySpan<float> logits, Span<int> top)
+    {
+        int k = top.Length, filled = 0;
+        for (int i = 0; i < logits.Length; i++)
+        {
+            if (filled == k && !Before(logits, i, top[k - 1])) continue;
+            int j = filled == k ? k - 1 : filled++;
+            while (j > 0 && Before(logits, i, top[j - 1]))
+            {
+                top[j] = top[j - 1];
+                j--;
+            }
+            top[j] = i;
+        }
     }
 }

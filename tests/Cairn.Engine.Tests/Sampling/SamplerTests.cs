@@ -47,6 +47,35 @@ public sealed class SamplerTests
     }
 
     [Fact]
+    public void Top_k_keeps_the_k_largest_logits_with_ties_going_to_the_lower_id()
+    {
+        var logits = new float[] { 1f, 3f, 3f, 3f, 2f, -1f };
+        var seen = new HashSet<int>();
+        for (ulong seed = 0; seed < 200; seed++)
+        {
+            var s = new Sampler(new SamplingOptions { Temperature = 1f, TopK = 2, TopP = 1f, MinP = 0f, Seed = seed });
+            seen.Add(s.Sample(logits.ToArray()));
+        }
+        Assert.Equal([1, 2], seen.Order());
+    }
+
+    [Fact]
+    public void Top_k_selection_samples_exactly_as_a_full_sort_would()
+    {
+        var rng = new Random(5);
+        var logits = Enumerable.Range(0, 3000).Select(_ => (float)Math.Round(rng.NextDouble() * 20, 1)).ToArray(); // many ties
+        var all = new Sampler(new SamplingOptions { Temperature = 0.7f, TopK = 0, TopP = 0.9f, MinP = 0.01f, Seed = 3 });
+        var top = new Sampler(new SamplingOptions { Temperature = 0.7f, TopK = 3000, TopP = 0.9f, MinP = 0.01f, Seed = 3 });
+        var big = new Sampler(new SamplingOptions { Temperature = 0.7f, TopK = 2999, TopP = 0.9f, MinP = 0.01f, Seed = 3 });
+        for (int i = 0; i < 50; i++)
+        {
+            int a = all.Sample(logits.ToArray());
+            Assert.Equal(a, top.Sample(logits.ToArray()));
+            Assert.Equal(a, big.Sample(logits.ToArray())); // the dropped 3000th token is far below top-p's cut
+        }
+    }
+
+    [Fact]
     public void Repetition_penalty_divides_positive_and_multiplies_negative_logits_of_seen_tokens()
     {
         var s = new Sampler(SamplingOptions.Greedy with { RepeatPenalty = 2f });
