@@ -30,10 +30,11 @@ internal static class RunCommand
         var commitment = new Option<bool>("--commitment") { Description = "Record per-layer hashes and print the output commitment" };
         var prefillChunk = new Option<int>("--prefill-chunk") { Description = "Prompt tokens per forward pass, 0 for all (never changes the output)", DefaultValueFactory = _ => 0 };
         var batch = new Option<int>("--batch") { Description = "Decode alongside N-1 other sequences in one batch, to show it changes nothing", DefaultValueFactory = _ => 1 };
+        var splits = new Option<string?>("--layer-split") { Description = "Run the layers in ranges cut at these comma-separated boundaries, as pipeline stages would (never changes the output)" };
         var logitsHash = new Option<bool>("--logits-hash") { Description = "Print the SHA-256 of every logits vector sampled from" };
         var command = new Command("run", "Generate text locally with a model")
         {
-            model, tokenizer, prompt, maxTokens, temperature, topK, topP, minP, repeat, seed, threads, commitment, prefillChunk, batch, logitsHash,
+            model, tokenizer, prompt, maxTokens, temperature, topK, topP, minP, repeat, seed, threads, commitment, prefillChunk, batch, splits, logitsHash,
         };
         command.SetAction((parse, cancel) => Task.FromResult(CliErrors.Run(() =>
         {
@@ -48,13 +49,20 @@ internal static class RunCommand
             };
             return Run(new RunArguments(parse.GetValue(model)?.FullName, parse.GetValue(tokenizer)?.FullName, parse.GetValue(prompt)!,
                 parse.GetValue(maxTokens), sampling, parse.GetValue(threads), parse.GetValue(commitment), parse.GetValue(prefillChunk),
-                parse.GetValue(batch), parse.GetValue(logitsHash)), cancel);
+                parse.GetValue(batch), ParseSplits(parse.GetValue(splits)), parse.GetValue(logitsHash)), cancel);
         })));
         return command;
     }
 
     private sealed record RunArguments(string? Model, string? Tokenizer, string Prompt, int MaxTokens, SamplingOptions Sampling,
-        int Threads, bool Commitment, int PrefillChunk, int Batch, bool LogitsHash);
+        int Threads, bool Commitment, int PrefillChunk, int Batch, int[] LayerSplits, bool LogitsHash);
+
+    private static int[] ParseSplits(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return [];
+        return text.Split(',').Select(part => int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int v)
+            ? v : throw new ArgumentException($"--layer-split '{text}' is not a comma-separated list of layer numbers")).ToArray();
+    }
 
     private static int Run(RunArguments a, CancellationToken cancel)
     {
@@ -78,7 +86,7 @@ internal static class RunCommand
 
             var transformer = new Transformer(model, a.Threads);
             var generator = new Generator(transformer);
-            var options = new GenerationOptions { MaxTokens = a.MaxTokens, Sampling = a.Sampling, PrefillChunk = a.PrefillChunk, Commitment = a.Commitment };
+            var options = new GenerationOptions { MaxTokens = a.MaxTokens, Sampling = a.Sampling, PrefillChunk = a.PrefillChunk, Commitment = a.Commitment, LayerSplits = a.LayerSplits };
             var decoder = new StreamingDecoder(tok);
             var stdout = Console.Out;
             var results = generator.GenerateBatch(prompts, options, (seq, token) =>

@@ -1,11 +1,10 @@
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 
 namespace Cairn.Engine.Commitments;
 
 /// <summary>
 /// Per-layer activation hashes of one session (DESIGN.md §3 rule 7). A step is one token position; its leaves are
-/// <c>SHA-256</c> of each layer's output activation (little-endian fp32 bytes, layers in order); the step root is the
+/// <c>SHA-256</c> of each layer's output activation (little-endian fp32 bytes with NaNs made canonical, see <see cref="CanonicalFloats"/>; layers in order); the step root is the
 /// Merkle root of its leaves and the trace root is the Merkle root of the step roots in position order. Because
 /// steps are positions, the trace is the same however a prompt was chunked or a model split into layer ranges.
 /// </summary>
@@ -20,7 +19,7 @@ public sealed class TraceRecorder(int layers)
     public void Record(int position, int layer, ReadOnlySpan<float> activation)
     {
         while (_steps.Count <= position) _steps.Add(new byte[]?[layers]);
-        _steps[position][layer] = SHA256.HashData(MemoryMarshal.AsBytes(activation)); // x64/arm64 are little-endian
+        _steps[position][layer] = SHA256.HashData(CanonicalFloats.Bytes(activation));
     }
 
     /// <summary>The hash of one layer's output at one position (null if that layer did not run here).</summary>

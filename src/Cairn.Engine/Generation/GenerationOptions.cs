@@ -8,6 +8,11 @@ public sealed record GenerationOptions
     public SamplingOptions Sampling { get; init; } = new();
     /// <summary>Prompt tokens processed per forward call; 0 processes the whole prompt at once. Never changes a bit of the result.</summary>
     public int PrefillChunk { get; init; }
+    /// <summary>
+    /// Layer boundaries at which the forward pass is cut into separate <c>RunLayers</c> calls, as pipeline stages would
+    /// run it (e.g. [1, 3] runs layers [0,1), [1,3), [3,L)). Never changes a bit of the result.
+    /// </summary>
+    public int[] LayerSplits { get; init; } = [];
     /// <summary>Record per-layer hashes and compute the trace root and output commitment.</summary>
     public bool Commitment { get; init; }
     /// <summary>Stop at the tokenizer's end-of-generation tokens (EOS, EOT).</summary>

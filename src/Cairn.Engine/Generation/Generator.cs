@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Cairn.Engine.Commitments;
 using Cairn.Engine.Inference;
@@ -24,6 +23,12 @@ public sealed class Generator(Transformer transformer)
     {
         if (options.MaxTokens < 0) throw new ArgumentOutOfRangeException(nameof(options), "max tokens is negative");
         if (options.PrefillChunk < 0) throw new ArgumentOutOfRangeException(nameof(options), "prefill chunk is negative");
+        for (int i = 0; i < options.LayerSplits.Length; i++)
+        {
+            int split = options.LayerSplits[i];
+            if (split <= 0 || split >= _t.Config.Layers || (i > 0 && split <= options.LayerSplits[i - 1]))
+                throw new ArgumentException($"layer splits must increase strictly within 1 to {_t.Config.Layers - 1}; got {string.Join(',', options.LayerSplits)}", nameof(options));
+        }
         var seqs = new Sequence[prompts.Count];
         for (int i = 0; i < seqs.Length; i++)
         {
@@ -48,7 +53,7 @@ public sealed class Generator(Transformer transformer)
                 work.Add((s, s.Prompt.AsSpan(s.Prefilled, take).ToArray()));
                 s.Prefilled += take;
             }
-            var logits = Step(work);
+            var logits = Step(work, options.LayerSplits);
             for (int i = 0; i < work.Count; i++)
             {
                 if (work[i].Seq.Prefilled == work[i].Seq.Prompt.Length) work[i].Seq.Logits = logits[i];
@@ -70,7 +75,7 @@ public sealed class Generator(Transformer transformer)
                     s.StopReason = "length";
                     continue;
                 }
-                s.LogitsHash.AppendData(MemoryMarshal.AsBytes(s.Logits.AsSpan()));
+                s.LogitsHash.AppendData(CanonicalFloats.Bytes(s.Logits));
                 int token = s.Sampler.Sample(s.Logits);
                 s.Generated.Add(token);
                 onToken?.Invoke(i, token);
@@ -80,7 +85,7 @@ public sealed class Generator(Transformer transformer)
                 else work.Add((s, [token]));
             }
             if (work.Count == 0) break;
-            var logits = Step(work);
+            var logits = Step(work, options.LayerSplits);
             for (int i = 0; i < work.Count; i++) work[i].Seq.Logits = logits[i];
         }
         var decodeTime = clock.Elapsed;
@@ -104,7 +109,7 @@ public sealed class Generator(Transformer transformer)
     }
 
     /// <summary>One forward pass over several sequences' next tokens; returns the logits of each sequence's last token.</summary>
-    private float[][] Step(List<(Sequence Seq, int[] Tokens)> work)
+    private float[][] Step(List<(Sequence Seq, int[] Tokens)> work, int[] splits)
     {
         int total = work.Sum(w => w.Tokens.Length), dim = _t.Config.Dim;
         var tokens = new int[total];
@@ -123,7 +128,12 @@ public sealed class Generator(Transformer transformer)
         }
         var hidden = new float[total * dim];
         _t.Embed(tokens, hidden);
-        _t.RunLayers(0, _t.Config.Layers, batch, hidden);
+        int from = 0;
+        foreach (int to in splits.Append(_t.Config.Layers))
+        {
+            _t.RunLayers(from, to, batch, hidden);
+            from = to;
+        }
         var last = new float[work.Count * dim];
         for (int i = 0; i < work.Count; i++)
         {

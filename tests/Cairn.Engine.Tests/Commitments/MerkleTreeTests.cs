@@ -42,3 +42,17 @@ public sealed class MerkleTreeTests
         Assert.NotEqual(c, OutputCommitment.Compute([1, 2, 3], Leaf(6)));
     }
 }
+
+public sealed class CanonicalFloatsTests
+{
+    [Fact]
+    public void Every_NaN_payload_hashes_as_the_canonical_quiet_NaN()
+    {
+        float a = BitConverter.UInt32BitsToSingle(0xFFC00000), b = BitConverter.UInt32BitsToSingle(0x7F800001), c = BitConverter.UInt32BitsToSingle(0x7FC12345);
+        byte[] x = CanonicalFloats.Bytes([1f, a, 2f]).ToArray(), y = CanonicalFloats.Bytes([1f, b, 2f]).ToArray(), z = CanonicalFloats.Bytes([1f, c, 2f]).ToArray();
+        Assert.Equal(x, y);
+        Assert.Equal(x, z);
+        Assert.Equal(0x7FC00000u, BitConverter.ToUInt32(x, 4));
+        Assert.Equal(BitConverter.GetBytes(-0f), CanonicalFloats.Bytes([-0f]).ToArray()); // only NaNs change
+    }
+}

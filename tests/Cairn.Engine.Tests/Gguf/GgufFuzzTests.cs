@@ -3,6 +3,10 @@ using Cairn.Engine.Gguf;
 using Cairn.Engine.Tests.TestSupport;
 using Xunit.Abstractions;
 
+using Cairn.Engine.Inference;
+using Cairn.Engine.Models;
+using Cairn.Engine.Tokenization;
+
 namespace Cairn.Engine.Tests.Gguf;
 
 /// <summary>
@@ -59,7 +63,7 @@ public sealed class GgufFuzzTests(ITestOutputHelper output) : IDisposable
             else if (e is GgufFormatException) refused++;
             else Assert.Fail($"{relative}, {description}: {e.GetType().Name} instead of GgufFormatException (reproduce with GgufMutator.Mutation):\n{e}");
         }
-        output.WriteLine($"{relative}: {count} mutations (seed {seed}), {opened} opened, {refused} refused, {clock.Elapsed.TotalSeconds:F1} s");
+        output.WriteLine($"{relative}: {count} mutations (seed {seed}), {opened} opened, {refused} refused, {Volatile.Read(ref s_modelsRun)} models run so far, {clock.Elapsed.TotalSeconds:F1} s");
     }
 
     /// <summary>Opens the file and reads everything it offers; returns the exception, if any.</summary>
@@ -77,12 +81,35 @@ public sealed class GgufFuzzTests(ITestOutputHelper output) : IDisposable
                 sum += f.TensorBytes(t).Length;
             }
             GC.KeepAlive(sum);
+            if (LoadAndRun(f)) Interlocked.Increment(ref s_modelsRun);
             return null;
         }
         catch (Exception e)
         {
             return e;
         }
+    }
+
+    /// <summary>
+    /// What a provider does next with a file that opened: build the tokenizer, load the model and run it on a few tokens.
+    /// A mutated file may be refused (GgufFormatException) or give garbage numbers, never anything else.
+    /// </summary>
+    private static int s_modelsRun;
+
+    private static bool LoadAndRun(GgufFile f)
+    {
+        if (f.Has("tokenizer.ggml.model"))
+        {
+            var tok = Tokenizer.FromGguf(f);
+            int[] ids = tok.Encode("Hello wörld <s> 12 ☃", addBos: true, parseSpecial: true);
+            tok.Decode(ids);
+        }
+        if (!f.Has("general.architecture") || f.Tensors.Count == 0) return false;
+        using var model = Model.Load(f.Path);
+        var t = new Transformer(model, 1);
+        var logits = new float[model.Config.VocabSize];
+        t.Forward(t.CreateSession(capacity: Math.Min(8, model.Config.ContextLength), trace: true), [Math.Min(1, model.Config.VocabSize - 1), 0], logits);
+        return true;
     }
 
     /// <summary>Every typed getter on the key: each returns a value or refuses with a GgufFormatException.</summary>
