@@ -23,12 +23,7 @@ public sealed class Generator(Transformer transformer)
     {
         if (options.MaxTokens < 0) throw new ArgumentOutOfRangeException(nameof(options), "max tokens is negative");
         if (options.PrefillChunk < 0) throw new ArgumentOutOfRangeException(nameof(options), "prefill chunk is negative");
-        for (int i = 0; i < options.LayerSplits.Length; i++)
-        {
-            int split = options.LayerSplits[i];
-            if (split <= 0 || split >= _t.Config.Layers || (i > 0 && split <= options.LayerSplits[i - 1]))
-                throw new ArgumentException($"layer splits must increase strictly within 1 to {_t.Config.Layers - 1}; got {string.Join(',', options.LayerSplits)}", nameof(options));
-        }
+        _t.ValidateSplits(options.LayerSplits);
         var seqs = new Sequence[prompts.Count];
         for (int i = 0; i < seqs.Length; i++)
         {
@@ -53,7 +48,7 @@ public sealed class Generator(Transformer transformer)
                 work.Add((s, s.Prompt.AsSpan(s.Prefilled, take).ToArray()));
                 s.Prefilled += take;
             }
-            var logits = Step(work, options.LayerSplits);
+            var logits = _t.ForwardBatch(work.Select(w => (w.Seq.Session, w.Tokens)).ToList(), options.LayerSplits);
             for (int i = 0; i < work.Count; i++)
             {
                 if (work[i].Seq.Prefilled == work[i].Seq.Prompt.Length) work[i].Seq.Logits = logits[i];
@@ -85,7 +80,7 @@ public sealed class Generator(Transformer transformer)
                 else work.Add((s, [token]));
             }
             if (work.Count == 0) break;
-            var logits = Step(work, options.LayerSplits);
+            var logits = _t.ForwardBatch(work.Select(w => (w.Seq.Session, w.Tokens)).ToList(), options.LayerSplits);
             for (int i = 0; i < work.Count; i++) work[i].Seq.Logits = logits[i];
         }
         var decodeTime = clock.Elapsed;
@@ -106,45 +101,6 @@ public sealed class Generator(Transformer transformer)
                 OutputCommitment = traceRoot is null ? null : OutputCommitment.Compute(tokens, traceRoot),
             };
         }).ToArray();
-    }
-
-    /// <summary>One forward pass over several sequences' next tokens; returns the logits of each sequence's last token.</summary>
-    private float[][] Step(List<(Sequence Seq, int[] Tokens)> work, int[] splits)
-    {
-        int total = work.Sum(w => w.Tokens.Length), dim = _t.Config.Dim;
-        var tokens = new int[total];
-        var batch = new BatchItem[total];
-        var lastRows = new int[work.Count];
-        int k = 0;
-        for (int i = 0; i < work.Count; i++)
-        {
-            var (seq, toks) = work[i];
-            for (int j = 0; j < toks.Length; j++, k++)
-            {
-                tokens[k] = toks[j];
-                batch[k] = new BatchItem(seq.Session, seq.Session.Length + j);
-            }
-            lastRows[i] = k - 1;
-        }
-        var hidden = new float[total * dim];
-        _t.Embed(tokens, hidden);
-        int from = 0;
-        foreach (int to in splits.Append(_t.Config.Layers))
-        {
-            _t.RunLayers(from, to, batch, hidden);
-            from = to;
-        }
-        var last = new float[work.Count * dim];
-        for (int i = 0; i < work.Count; i++)
-        {
-            work[i].Seq.Session.Length += work[i].Tokens.Length;
-            hidden.AsSpan(lastRows[i] * dim, dim).CopyTo(last.AsSpan(i * dim, dim));
-        }
-        var logits = new float[work.Count * _t.Config.VocabSize];
-        _t.ComputeLogits(last, logits);
-        var result = new float[work.Count][];
-        for (int i = 0; i < work.Count; i++) result[i] = logits.AsSpan(i * _t.Config.VocabSize, _t.Config.VocabSize).ToArray();
-        return result;
     }
 
     private sealed class Sequence(int[] prompt, Session session, Sampler sampler)

@@ -62,16 +62,71 @@ public sealed partial class Transformer
     public void Forward(Session session, ReadOnlySpan<int> tokens, Span<float> lastLogits)
     {
         if (tokens.IsEmpty) throw new ArgumentException("no tokens to process", nameof(tokens));
-        if (session.Length + tokens.Length > session.Capacity)
-            throw new InvalidOperationException($"{session.Length} + {tokens.Length} tokens exceed the session's capacity of {session.Capacity} positions");
-        int n = tokens.Length;
-        var hidden = new float[n * _c.Dim];
-        var batch = new BatchItem[n];
-        for (int i = 0; i < n; i++) batch[i] = new BatchItem(session, session.Length + i);
-        Embed(tokens, hidden);
-        RunLayers(0, _c.Layers, batch, hidden);
-        session.Length += n;
-        if (!lastLogits.IsEmpty) ComputeLogits(hidden.AsSpan((n - 1) * _c.Dim, _c.Dim), lastLogits);
+        var logits = ForwardBatch([(session, tokens.ToArray())], []);
+        if (!lastLogits.IsEmpty) logits[0].CopyTo(lastLogits);
+    }
+
+    /// <summary>
+    /// One forward pass over several sessions' next tokens as one batch: each session's tokens go at its next
+    /// positions, every session is advanced, and the logits of each entry's last token are returned. The layers run
+    /// in ranges cut at <paramref name="layerSplits"/>, as pipeline stages would run them; no bit depends on that.
+    /// </summary>
+    public float[][] ForwardBatch(IReadOnlyList<(Session Session, int[] Tokens)> work, int[] layerSplits)
+    {
+        ValidateSplits(layerSplits);
+        int total = 0;
+        foreach (var (session, tokens) in work)
+        {
+            if (tokens.Length == 0) throw new ArgumentException("no tokens to process", nameof(work));
+            if (session.Length + tokens.Length > session.Capacity)
+                throw new InvalidOperationException($"{session.Length} + {tokens.Length} tokens exceed the session's capacity of {session.Capacity} positions");
+            total += tokens.Length;
+        }
+        int dim = _c.Dim;
+        var ids = new int[total];
+        var batch = new BatchItem[total];
+        var lastRows = new int[work.Count];
+        int k = 0;
+        for (int i = 0; i < work.Count; i++)
+        {
+            var (session, tokens) = work[i];
+            for (int j = 0; j < tokens.Length; j++, k++)
+            {
+                ids[k] = tokens[j];
+                batch[k] = new BatchItem(session, session.Length + j);
+            }
+            lastRows[i] = k - 1;
+        }
+        var hidden = new float[total * dim];
+        Embed(ids, hidden);
+        int from = 0;
+        foreach (int to in layerSplits.Append(_c.Layers))
+        {
+            RunLayers(from, to, batch, hidden);
+            from = to;
+        }
+        var last = new float[work.Count * dim];
+        for (int i = 0; i < work.Count; i++)
+        {
+            work[i].Session.Length += work[i].Tokens.Length;
+            hidden.AsSpan(lastRows[i] * dim, dim).CopyTo(last.AsSpan(i * dim, dim));
+        }
+        var logits = new float[work.Count * _c.VocabSize];
+        ComputeLogits(last, logits);
+        var result = new float[work.Count][];
+        for (int i = 0; i < work.Count; i++) result[i] = logits.AsSpan(i * _c.VocabSize, _c.VocabSize).ToArray();
+        return result;
+    }
+
+    /// <summary>Layer boundaries must increase strictly within [1, layers).</summary>
+    public void ValidateSplits(int[] layerSplits)
+    {
+        for (int i = 0; i < layerSplits.Length; i++)
+        {
+            int split = layerSplits[i];
+            if (split <= 0 || split >= _c.Layers || (i > 0 && split <= layerSplits[i - 1]))
+                throw new ArgumentException($"layer splits must increase strictly within 1 to {_c.Layers - 1}; got {string.Join(',', layerSplits)}", nameof(layerSplits));
+        }
     }
 
     /// <summary>Final RMSNorm and output head for each row of <paramref name="hidden"/> (rows × dim) into <paramref name="logits"/> (rows × vocab).</summary>
