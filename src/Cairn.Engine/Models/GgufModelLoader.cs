@@ -73,7 +73,8 @@ internal static unsafe class GgufModelLoader
         var tokenizer = file.Has("tokenizer.ggml.model") ? Tokenizer.FromGguf(file) : null;
         if (tokenizer != null && tokenizer.VocabSize > vocab)
             throw new GgufFormatException($"{file.Path}: the tokenizer has {tokenizer.VocabSize} tokens but the model only {vocab} embeddings");
-        return new Model(file.Path, config, embedding, layers, Vector("output_norm.weight", dim), output, tokenizer, freqFactors, file);
+        return new Model(file.Path, config, embedding, layers, Vector("output_norm.weight", dim), output, tokenizer, freqFactors, file,
+            file.TryGetString("tokenizer.chat_template"));
     }
 
     private static float RopeScale(GgufFile file, string arch)

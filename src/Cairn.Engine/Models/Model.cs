@@ -12,8 +12,9 @@ public sealed class Model : IDisposable
     private readonly IDisposable? _owner;
 
     internal Model(string source, ModelConfig config, Weight tokenEmbedding, LayerWeights[] layers, float[] outputNorm,
-        Weight output, Tokenizer? tokenizer, float[]? ropeFreqFactors, IDisposable? owner)
+        Weight output, Tokenizer? tokenizer, float[]? ropeFreqFactors, IDisposable? owner, string? chatTemplateSource = null)
     {
+        ChatTemplateSource = chatTemplateSource;
         Source = source;
         Config = config;
         TokenEmbedding = tokenEmbedding;
@@ -34,6 +35,8 @@ public sealed class Model : IDisposable
     public Tokenizer? Tokenizer { get; }
     /// <summary>Per-frequency divisors of RoPE (Llama 3.1's rope_freqs.weight), or null.</summary>
     public float[]? RopeFreqFactors { get; }
+    /// <summary>The Jinja chat template of the file (<c>tokenizer.chat_template</c>), or null.</summary>
+    public string? ChatTemplateSource { get; }
 
     /// <summary>Loads a <c>.gguf</c> file, or a llama2.c checkpoint <c>.bin</c> with its tokenizer file.</summary>
     public static Model Load(string path, string? llama2cTokenizerPath = null)
