@@ -71,18 +71,20 @@ internal static unsafe class GgufModelLoader
         var output = file.TryGetTensor("output.weight", out _) ? Matrix("output.weight", vocab, dim) : embedding;
         var freqFactors = OptionalVector("rope_freqs.weight", config.RopeDims / 2);
         var tokenizer = file.Has("tokenizer.ggml.model") ? Tokenizer.FromGguf(file) : null;
-        if (tokenizer != null && tokenizer.VocabSize > vocab)
-            throw new GgufFormatException($"{file.Path}: the tokenizer has {tokenizer.VocabSize} tokens but the model only {vocab} embeddings");
+        if (tokenizer != null && tokenizer.VocabSize != vocab)
+            throw new GgufFormatException($"{file.Path}: the tokenizer has {tokenizer.VocabSize} tokens but token_embd.weight has {vocab} rows (they must be equal)");
         return new Model(file.Path, config, embedding, layers, Vector("output_norm.weight", dim), output, tokenizer, freqFactors, file,
             file.TryGetString("tokenizer.chat_template"));
     }
 
     private static float RopeScale(GgufFile file, string arch)
     {
+        // As llama.cpp reads it: the type defaults to linear, the factor falls back to the legacy key rope.scale_linear,
+        // and a factor of 0 (or none) means no scaling; freq_scale = 1 / factor whatever the (supported) type says.
         string? type = file.TryGetString($"{arch}.rope.scaling.type");
-        double? factor = file.TryGetNumber($"{arch}.rope.scaling.factor");
-        if (type is null or "none" || factor is null or 0 or 1) return 1f;
-        if (type != "linear")
+        double? factor = file.TryGetNumber($"{arch}.rope.scaling.factor") ?? file.TryGetNumber($"{arch}.rope.scale_linear");
+        if (factor is null or 0 or 1) return 1f;
+        if (type is not (null or "none" or "linear"))
             throw new GgufFormatException($"{file.Path}: {arch}.rope.scaling.type '{type}' is not supported (none, linear)");
         return (float)(1.0 / factor.Value);
     }

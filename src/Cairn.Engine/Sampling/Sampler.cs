@@ -9,7 +9,9 @@ namespace Cairn.Engine.Sampling;
 /// <item>repetition penalty on each distinct token of the last <c>RepeatLastN</c> (logit &gt; 0: divided, else multiplied);</item>
 /// <item>temperature 0: the largest logit wins, ties to the lower id — done;</item>
 /// <item>candidates sorted by logit descending, ties by lower id; top-k keeps the first k;</item>
-/// <item>logits divided by the temperature; softmax over the candidates in sorted order (own exp, max first, sequential sum);</item>
+/// <item>logits multiplied by <c>1f / temperature</c> (one float division, then one product per candidate); if the first
+/// candidate's scaled logit is not finite (a vanishing temperature), the first candidate is the token — done; softmax over the
+/// candidates in sorted order (own exp, max first, sequential sum);</item>
 /// <item>top-p keeps the shortest prefix whose running sum (sequential, in order) reaches p;</item>
 /// <item>min-p keeps candidates with probability ≥ min_p × the first one's;</item>
 /// <item>the kept probabilities are summed in order; the token is the first whose running sum exceeds <c>u × sum</c>
@@ -89,6 +91,9 @@ public sealed class Sampler
         var p = _values.AsSpan(0, count);
         float invTemp = 1f / _options.Temperature;
         for (int i = 0; i < count; i++) p[i] = logits[order[i]] * invTemp;
+        // A temperature so small that the best scaled logit is not finite would make every probability NaN (and the
+        // draw fall through to the worst candidate): it is greedy, so the first candidate wins.
+        if (!float.IsFinite(p[0])) return order[0];
         Softmax.InPlace(p);
 
         if (_options.TopP < 1f)

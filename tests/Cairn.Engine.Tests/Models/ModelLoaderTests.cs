@@ -117,6 +117,48 @@ public sealed class ModelLoaderTests
         }
     }
 
+    [Theory]
+    [InlineData(null, "llama.rope.scaling.factor", 4.0, 0.25f)]      // llama.cpp defaults the type to linear
+    [InlineData("linear", "llama.rope.scaling.factor", 2.0, 0.5f)]
+    [InlineData(null, "llama.rope.scale_linear", 8.0, 0.125f)]       // the legacy key llama.cpp still reads
+    [InlineData(null, "llama.rope.scaling.factor", 0.0, 1f)]
+    public void Rope_scaling_factor_is_read_as_llama_cpp_reads_it(string? type, string key, double factor, float expected)
+    {
+        string path = Rewrite((_, w) =>
+        {
+            if (type != null) w.Set("llama.rope.scaling.type", type);
+            w.Set(key, (float)factor);
+        }, Keep);
+        try
+        {
+            using var m = Model.Load(path);
+            Assert.Equal(expected, m.Config.RopeFreqScale);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Tokenizer_smaller_than_the_embedding_table_is_refused()
+    {
+        // llama.cpp requires token_embd to have exactly one row per token; a smaller tokenizer would let the sampler
+        // pick ids that cannot be decoded.
+        var e = Refused(Rewrite((f, w) =>
+        {
+            foreach (string key in new[] { "tokenizer.ggml.tokens", "tokenizer.ggml.scores", "tokenizer.ggml.token_type" })
+            {
+                var v = f.Metadata[key];
+                var a = (Array)v.Value;
+                var shorter = Array.CreateInstance(a.GetType().GetElementType()!, a.Length - 10);
+                Array.Copy(a, shorter, shorter.Length);
+                w.Set(key, new GgufValue(GgufValueType.Array, shorter, v.ElementType));
+            }
+        }, Keep));
+        Assert.Contains("tokenizer has", e.Message);
+    }
+
     [Fact]
     public void Reference_models_load_with_their_metadata()
     {

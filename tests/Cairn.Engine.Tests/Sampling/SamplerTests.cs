@@ -125,6 +125,19 @@ public sealed class SamplerTests
     }
 
     [Theory]
+    [InlineData(1e-40f)]  // 1 / T overflows to infinity
+    [InlineData(1e-38f)]  // logit / T overflows to infinity
+    public void A_tiny_temperature_picks_the_best_token_not_the_worst(float temperature)
+    {
+        var logits = new float[] { 10f, 50f, 30f, 20f };
+        for (ulong seed = 0; seed < 10; seed++)
+        {
+            var s = new Sampler(new SamplingOptions { Temperature = temperature, TopK = 0, TopP = 1f, MinP = 0f, Seed = seed });
+            Assert.Equal(1, s.Sample(logits.ToArray()));
+        }
+    }
+
+    [Theory]
     [InlineData(-1f, 40, 0.9f, 0f, 1f)]
     [InlineData(1f, -1, 0.9f, 0f, 1f)]
     [InlineData(1f, 40, 0f, 0f, 1f)]
