@@ -26,7 +26,7 @@ internal static class RunCommand
         var minP = new Option<float>("--min-p") { Description = "Drop tokens below min-p times the best probability (0: off)", DefaultValueFactory = _ => 0.05f };
         var repeat = new Option<float>("--repeat-penalty") { Description = "Penalty for tokens among the last 64 (1: off)", DefaultValueFactory = _ => 1f };
         var seed = new Option<ulong?>("--seed", "-s") { Description = "Sampling seed (default: random, printed in the summary)" };
-        var threads = new Option<int>("--threads", "-t") { Description = "Compute threads (never changes the output)", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var threads = new Option<int>("--threads", "-t") { Description = "Compute threads (never changes the output)", DefaultValueFactory = _ => Math.Min(Environment.ProcessorCount, 1024) };
         var commitment = new Option<bool>("--commitment") { Description = "Record per-layer hashes and print the output commitment" };
         var prefillChunk = new Option<int>("--prefill-chunk") { Description = "Prompt tokens per forward pass, 0 for all (never changes the output)", DefaultValueFactory = _ => 0 };
         var batch = new Option<int>("--batch") { Description = "Decode alongside N-1 other sequences in one batch, to show it changes nothing", DefaultValueFactory = _ => 1 };

@@ -6,7 +6,7 @@ public sealed record GenerationOptions
 {
     public int MaxTokens { get; init; } = 128;
     public SamplingOptions Sampling { get; init; } = new();
-    /// <summary>Prompt tokens processed per forward call; 0 processes the whole prompt at once. Never changes a bit of the result.</summary>
+    /// <summary>Prompt tokens processed per forward call; 0 means <see cref="Inference.Transformer.DefaultPrefillChunk"/>. Never changes a bit of the result.</summary>
     public int PrefillChunk { get; init; }
     /// <summary>
     /// Layer boundaries at which the forward pass is cut into separate <c>RunLayers</c> calls, as pipeline stages would

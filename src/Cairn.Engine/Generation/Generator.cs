@@ -36,15 +36,17 @@ public sealed class Generator(Transformer transformer)
         }
 
         var clock = Stopwatch.StartNew();
-        int chunk = options.PrefillChunk == 0 ? int.MaxValue : options.PrefillChunk;
+        int chunk = options.PrefillChunk == 0 ? Transformer.DefaultPrefillChunk : options.PrefillChunk;
         while (seqs.Any(s => s.Prefilled < s.Prompt.Length))
         {
             cancellationToken.ThrowIfCancellationRequested();
             var work = new List<(Sequence Seq, int[] Tokens)>();
+            int budget = Transformer.MaxBatchTokens;
             foreach (var s in seqs)
             {
-                int take = Math.Min(chunk, s.Prompt.Length - s.Prefilled);
+                int take = Math.Min(Math.Min(chunk, budget), s.Prompt.Length - s.Prefilled);
                 if (take == 0) continue;
+                budget -= take;
                 work.Add((s, s.Prompt.AsSpan(s.Prefilled, take).ToArray()));
                 s.Prefilled += take;
             }

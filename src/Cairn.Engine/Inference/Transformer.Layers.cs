@@ -16,6 +16,7 @@ public sealed partial class Transformer
         if (from < 0 || to > _c.Layers || from > to)
             throw new ArgumentOutOfRangeException(nameof(from), $"layer range [{from}, {to}) is not within [0, {_c.Layers})");
         int n = batch.Length, dim = _c.Dim;
+        if (n > MaxBatchTokens) throw new ArgumentException($"a batch holds at most {MaxBatchTokens} tokens, got {n}; split it", nameof(batch));
         if (hidden.Length != n * dim) throw new ArgumentException($"hidden holds {hidden.Length} floats, the batch needs {n} × {dim}", nameof(hidden));
         foreach (var item in batch)
         {

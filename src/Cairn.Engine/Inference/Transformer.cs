@@ -28,6 +28,12 @@ public sealed partial class Transformer
         _attentionScale = 1f / MathF.Sqrt(_c.HeadDim);
     }
 
+    /// <summary>Prompt tokens per forward pass when the caller does not choose: bounds scratch memory for long prompts.</summary>
+    public const int DefaultPrefillChunk = 512;
+
+    /// <summary>Tokens in one batch at most (all sessions together); larger work must be split by the caller.</summary>
+    public const int MaxBatchTokens = 4096;
+
     public Model Model => _model;
     public ModelConfig Config => _c;
     public int Threads => _parallel.Threads;
@@ -62,7 +68,9 @@ public sealed partial class Transformer
     public void Forward(Session session, ReadOnlySpan<int> tokens, Span<float> lastLogits)
     {
         if (tokens.IsEmpty) throw new ArgumentException("no tokens to process", nameof(tokens));
-        var logits = ForwardBatch([(session, tokens.ToArray())], []);
+        float[][] logits = [];
+        for (int i = 0; i < tokens.Length; i += DefaultPrefillChunk)
+            logits = ForwardBatch([(session, tokens.Slice(i, Math.Min(DefaultPrefillChunk, tokens.Length - i)).ToArray())], []);
         if (!lastLogits.IsEmpty) logits[0].CopyTo(lastLogits);
     }
 

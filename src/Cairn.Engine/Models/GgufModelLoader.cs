@@ -43,9 +43,18 @@ internal static unsafe class GgufModelLoader
         if (file.TryGetInteger($"{arch}.vocab_size") is long declared && declared != vocab)
             throw new GgufFormatException($"{file.Path}: {arch}.vocab_size is {declared} but token_embd.weight has {vocab} rows");
 
-        Weight Matrix(string name, int rows, int cols) => LoadMatrix(file, name, rows, cols);
-        float[] Vector(string name, int n) => LoadVector(file, name, n);
-        float[]? OptionalVector(string name, int n) => file.TryGetTensor(name, out _) ? LoadVector(file, name, n) : null;
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        Weight Matrix(string name, int rows, int cols)
+        {
+            used.Add(name);
+            return LoadMatrix(file, name, rows, cols);
+        }
+        float[] Vector(string name, int n)
+        {
+            used.Add(name);
+            return LoadVector(file, name, n);
+        }
+        float[]? OptionalVector(string name, int n) => file.TryGetTensor(name, out _) ? Vector(name, n) : null;
 
         var layers = new LayerWeights[config.Layers];
         for (int i = 0; i < config.Layers; i++)
@@ -70,10 +79,18 @@ internal static unsafe class GgufModelLoader
         var embedding = Matrix("token_embd.weight", vocab, dim);
         var output = file.TryGetTensor("output.weight", out _) ? Matrix("output.weight", vocab, dim) : embedding;
         var freqFactors = OptionalVector("rope_freqs.weight", config.RopeDims / 2);
+        var outputNorm = Vector("output_norm.weight", dim);
+        // A tensor the forward pass would ignore means a variant this code does not implement (output biases, MoE
+        // experts, …): refuse it rather than compute something else.
+        foreach (var t in file.Tensors)
+        {
+            if (!used.Contains(t.Name))
+                throw new GgufFormatException($"{file.Path}: tensor '{t.Name}' is not part of the {arch} architecture as Cairn implements it (an unsupported variant?)");
+        }
         var tokenizer = file.Has("tokenizer.ggml.model") ? Tokenizer.FromGguf(file) : null;
         if (tokenizer != null && tokenizer.VocabSize != vocab)
             throw new GgufFormatException($"{file.Path}: the tokenizer has {tokenizer.VocabSize} tokens but token_embd.weight has {vocab} rows (they must be equal)");
-        return new Model(file.Path, config, embedding, layers, Vector("output_norm.weight", dim), output, tokenizer, freqFactors, file,
+        return new Model(file.Path, config, embedding, layers, outputNorm, output, tokenizer, freqFactors, file,
             file.TryGetString("tokenizer.chat_template"));
     }
 

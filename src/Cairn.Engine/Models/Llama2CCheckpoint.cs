@@ -60,12 +60,11 @@ internal static unsafe class Llama2CCheckpoint
         if (info.Length != expected)
             throw new GgufFormatException($"{path}: {info.Length} bytes, but a llama2.c checkpoint of this header takes {expected}");
 
+        if (floats * 4 > int.MaxValue) throw new GgufFormatException($"{path}: llama2.c checkpoints over 2 GiB are not supported; convert to GGUF");
         var memory = new NativeBuffer(floats * 4);
         try
         {
-            var dst = new Span<byte>(memory.Pointer, checked((int)Math.Min(floats * 4, int.MaxValue)));
-            if (floats * 4 > int.MaxValue) throw new GgufFormatException($"{path}: checkpoints over 2 GiB are not supported; convert to GGUF");
-            stream.ReadExactly(dst);
+            stream.ReadExactly(new Span<byte>(memory.Pointer, (int)(floats * 4)));
 
             float* p = (float*)memory.Pointer;
             float* Next(long n) { float* r = p; p += n; return r; }

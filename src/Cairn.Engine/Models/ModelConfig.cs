@@ -33,6 +33,7 @@ public sealed record ModelConfig
         if (Heads is <= 0 or > 1024) Fail($"head count {Heads} is out of range (1 to 1024)");
         if (KvHeads <= 0 || KvHeads > Heads || Heads % KvHeads != 0) Fail($"head_count_kv {KvHeads} must divide head count {Heads}");
         if (HeadDim <= 0 || HeadDim % 2 != 0 || HeadDim > 4096) Fail($"head dimension {HeadDim} must be even and at most 4096");
+        if ((long)Heads * HeadDim > 1 << 16) Fail($"{Heads} heads of {HeadDim} make a query of {(long)Heads * HeadDim} values (at most 65536)");
         if (RopeDims <= 0 || RopeDims > HeadDim || RopeDims % 2 != 0) Fail($"rope dimension count {RopeDims} must be even and at most the head dimension {HeadDim}");
         if (VocabSize is <= 0 or > 1 << 22) Fail($"vocabulary size {VocabSize} is out of range (1 to 4194304)");
         if (ContextLength is <= 0 or > 1 << 22) Fail($"context length {ContextLength} is out of range (1 to 4194304)");

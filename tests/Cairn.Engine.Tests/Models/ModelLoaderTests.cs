@@ -7,7 +7,8 @@ namespace Cairn.Engine.Tests.Models;
 
 public sealed class ModelLoaderTests
 {
-    private static string Rewrite(Action<GgufFile, GgufWriter> metadata, Func<GgufTensorInfo, GgufFile, (string Name, GgmlType Type, long[] Dims, byte[] Data)?> tensor)
+    private static string Rewrite(Action<GgufFile, GgufWriter> metadata, Func<GgufTensorInfo, GgufFile, (string Name, GgmlType Type, long[] Dims, byte[] Data)?> tensor,
+        (string Name, GgmlType Type, long[] Dims, byte[] Data)? extra = null)
     {
         string path = Path.Combine(Path.GetTempPath(), $"cairn-edited-{Guid.NewGuid():N}.gguf");
         using var source = GgufFile.Open(SyntheticModels.Path(GgmlType.Q8_0));
@@ -19,6 +20,7 @@ public sealed class ModelLoaderTests
             var replaced = tensor(t, source);
             if (replaced is { } r) w.AddTensor(r.Name, r.Type, r.Dims, r.Data);
         }
+        if (extra is { } x) w.AddTensor(x.Name, x.Type, x.Dims, x.Data);
         w.Write(path);
         return path;
     }
@@ -171,5 +173,27 @@ public sealed class ModelLoaderTests
         Assert.Equal(512, m.Config.VocabSize);
         Assert.Contains(m.Layers, l => l.Down.Type == GgmlType.Q6_K);
         Assert.Contains(m.Layers, l => l.Wq.Type == GgmlType.Q4_K);
+    }
+
+    [Fact]
+    public void A_tensor_the_architecture_does_not_use_is_refused_naming_it()
+    {
+        var e = Refused(Rewrite((_, _) => { }, (t, f) => t.Name == "blk.0.attn_output.weight"
+            ? (t.Name, t.Type, t.Dimensions, f.TensorBytes(t).ToArray())
+            : Keep(t, f), extra: ("blk.0.attn_output.bias", GgmlType.F32, [256], new byte[1024])));
+        Assert.Contains("tensor 'blk.0.attn_output.bias' is not part of the llama architecture", e.Message);
+    }
+
+    [Fact]
+    public void Absurd_heads_times_head_dimension_is_refused_before_any_cache_is_made()
+    {
+        var e = Refused(Rewrite((_, w) =>
+        {
+            w.Set("llama.attention.head_count", 1024u);
+            w.Set("llama.attention.head_count_kv", 1024u);
+            w.Set("llama.attention.key_length", 4096u);
+            w.Set("llama.rope.dimension_count", 64u);
+        }, Keep));
+        Assert.Contains("at most 65536", e.Message);
     }
 }
