@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Cairn.Protocol.Crypto;
 
@@ -35,7 +34,7 @@ public static class KeyFile
         if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         if (File.Exists(path) || Directory.Exists(path)) throw new IOException($"{path} already exists; refusing to overwrite a key file");
         using var stream = new FileStream(path, options);
-        stream.Write(Encoding.UTF8.GetBytes(json));
+        stream.Write(System.Text.Encoding.UTF8.GetBytes(json));
     }
 
     /// <summary>Opens a key file with its passphrase.</summary>
@@ -80,7 +79,7 @@ public static class KeyFile
                 w.WriteString("check", Convert.ToHexStringLower(Check(dk)));
                 w.WriteEndObject();
             }
-            return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
+            return System.Text.Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
         }
         finally
         {
@@ -179,7 +178,7 @@ public static class KeyFile
     private static KeyFileException Malformed(string source, string detail) => new(KeyFileError.Malformed, $"{source}: {detail}");
 
     private static byte[] Derive(string passphrase, byte[] salt, int iterations) =>
-        Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(passphrase), salt, iterations, HashAlgorithmName.SHA256, 64);
+        Rfc2898DeriveBytes.Pbkdf2(System.Text.Encoding.UTF8.GetBytes(passphrase), salt, iterations, HashAlgorithmName.SHA256, 64);
 
     private static byte[] Check(byte[] dk)
     {
@@ -190,5 +189,5 @@ public static class KeyFile
     }
 
     private static byte[] AssociatedData(Address address, int iterations, byte[] salt) =>
-        Encoding.UTF8.GetBytes($"cairn-key.v1|{address.ToString().ToLowerInvariant()}|{iterations}|{Convert.ToHexStringLower(salt)}");
+        System.Text.Encoding.UTF8.GetBytes($"cairn-key.v1|{address.ToString().ToLowerInvariant()}|{iterations}|{Convert.ToHexStringLower(salt)}");
 }

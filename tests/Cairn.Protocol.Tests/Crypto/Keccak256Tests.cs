@@ -1,4 +1,3 @@
-using System.Text;
 using Cairn.Protocol.Crypto;
 
 namespace Cairn.Protocol.Tests.Crypto;
@@ -10,7 +9,7 @@ public class Keccak256Tests
     [InlineData("abc", "4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45")]
     [InlineData("The quick brown fox jumps over the lazy dog", "4d741b6f1eb29cb2a9b9911c82f56fa8d73b04959d3d9d222895df6c0b28aa15")]
     public void Keccak256_matches_the_Ethereum_vectors(string input, string expected) =>
-        Assert.Equal(expected, Keccak256.Hash(Encoding.UTF8.GetBytes(input)).ToString());
+        Assert.Equal(expected, Keccak256.Hash(System.Text.Encoding.UTF8.GetBytes(input)).ToString());
 
     [Fact]
     public void Keccak256_is_not_SHA3_256()
