@@ -13,6 +13,7 @@ public static class Program
             InspectCommand.Create(),
             SynthesizeCommand.Create(),
             FingerprintCommand.Create(),
+            KeysCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }

@@ -1,4 +1,5 @@
 using Cairn.Engine.Gguf;
+using Cairn.Protocol.Identity;
 
 namespace Cairn.Cli.Commands;
 
@@ -11,7 +12,7 @@ internal static class CliErrors
         {
             return body();
         }
-        catch (Exception e) when (e is GgufFormatException or FileNotFoundException or ArgumentException or InvalidOperationException or NotSupportedException or IOException)
+        catch (Exception e) when (e is GgufFormatException or KeyFileException or FileNotFoundException or ArgumentException or InvalidOperationException or NotSupportedException or IOException)
         {
             Console.Error.WriteLine($"cairn: error: {e.Message}");
             return 2;
