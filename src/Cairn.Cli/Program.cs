@@ -14,6 +14,8 @@ public static class Program
             SynthesizeCommand.Create(),
             FingerprintCommand.Create(),
             KeysCommand.Create(),
+            GatewayCommand.Create(),
+            NodeCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }

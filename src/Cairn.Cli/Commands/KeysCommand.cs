@@ -74,7 +74,7 @@ internal static class KeysCommand
     private static Option<string> PassphraseEnvOption() =>
         new("--passphrase-env") { Description = "Read the passphrase from this environment variable instead of asking on the terminal" };
 
-    private static string Passphrase(string? environmentVariable, bool confirm)
+    internal static string Passphrase(string? environmentVariable, bool confirm)
     {
         if (environmentVariable is not null)
         {

@@ -79,7 +79,7 @@ internal static class RunCommand
         {
             using var model = Model.Load(path, a.Tokenizer);
             var tok = model.Tokenizer ?? throw new InvalidOperationException($"{path}: the file has no tokenizer (tokenizer.ggml.* metadata)");
-            int[] prompt = tok.Encode(a.Prompt, tok.AddBos);
+            int[] prompt = tok.Encode(a.Prompt, tok.AddBos, parseSpecial: true);
             if (prompt.Length == 0) throw new ArgumentException("the prompt is empty and the model adds no BOS token");
             var prompts = new List<int[]> { prompt };
             for (int k = 1; k < a.Batch; k++) prompts.Add(prompt[..Math.Max(1, prompt.Length - k)]);

@@ -1,0 +1,279 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Cairn.Node.Gateway.OpenAi;
+using Cairn.Node.Rpc;
+using Cairn.Protocol.Crypto;
+using Cairn.Protocol.Messages;
+using Grpc.Core;
+
+namespace Cairn.Node.Gateway;
+
+/// <summary>
+/// <c>POST /v1/completions</c> and <c>/v1/chat/completions</c>: authenticate, parse, route to a provider, relay its
+/// tokens (SSE when streaming), verify its signed receipt, keep the evidence. A provider that fails before anything was
+/// sent to the client is replaced by the next best one, so the client never sees a broken answer.
+/// </summary>
+public sealed class CompletionHandler(ProviderDirectory directory, GatewayState gateway, ReceiptStore receipts, GatewayOptions options,
+    TimeProvider time, ILogger<CompletionHandler> log)
+{
+    private static readonly byte[] DataPrefix = "data: "u8.ToArray();
+    private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
+
+    public async Task Handle(HttpContext ctx, bool chat)
+    {
+        string client = ApiKeyAuth.Authenticate(ctx, options);
+        byte[] body = await RequestBody.Read(ctx, options.MaxRequestBodyBytes);
+        var req = CompletionRequest.Parse(body, chat);
+        if (!directory.All().Any(p => p.Serves(req.Model)))
+            throw OpenAiError.NotFound($"The model '{req.Model}' does not exist", "model", "model_not_found");
+
+        var tried = new HashSet<string>(StringComparer.Ordinal);
+        var started = new StreamState();
+        OpenAiError? last = null;
+        for (int attempt = 1; attempt <= options.MaxAttempts; attempt++)
+        {
+            var provider = directory.Choose(req.Model, tried);
+            if (provider is null) break;
+            tried.Add(provider.Id);
+            provider.Begin();
+            try
+            {
+                await Serve(ctx, req, client, provider, started);
+                Interlocked.Increment(ref provider.Served);
+                return;
+            }
+            catch (ProviderFault fault) when (!started.Begun)
+            {
+                directory.MarkFailed(provider);
+                GatewayLog.ProviderFailed(log, provider.Id, started.Id ?? "-", attempt, fault.Message);
+                last = OpenAiError.Upstream($"the provider failed: {fault.Message}");
+            }
+            catch (ProviderFault fault)
+            {
+                // Tokens already reached the client: end the stream with an error event rather than a silent cut.
+                directory.MarkFailed(provider);
+                GatewayLog.ProviderFailed(log, provider.Id, started.Id ?? "-", attempt, fault.Message);
+                await WriteEvent(ctx, w => OpenAiError.Upstream($"the provider failed mid-stream: {fault.Message}").WriteJson(w));
+                return;
+            }
+            finally
+            {
+                provider.End();
+            }
+        }
+        throw last ?? OpenAiError.Unavailable($"no healthy provider serves '{req.Model}' right now");
+    }
+
+    private async Task Serve(HttpContext ctx, CompletionRequest req, string client, ProviderEntry provider, StreamState state)
+    {
+        var model = provider.Announcement.Models.First(m => m.Name == req.Model || Convert.ToHexStringLower(m.Hash.Span) == req.Model);
+        var tokenizeRequest = new TokenizeRequest { ModelHash = model.Hash, Prompt = req.Prompt ?? "" };
+        if (req.Messages != null) tokenizeRequest.Messages.AddRange(req.Messages.Select(m => new Rpc.ChatMessage { Role = m.Role, Content = m.Content }));
+        TokenizeReply tokens;
+        try
+        {
+            tokens = await provider.Client.TokenizeAsync(tokenizeRequest, deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: ctx.RequestAborted);
+        }
+        catch (RpcException e) when (e.StatusCode is StatusCode.InvalidArgument or StatusCode.FailedPrecondition)
+        {
+            throw OpenAiError.BadRequest(e.Status.Detail, req.IsChat ? "messages" : "prompt");
+        }
+        catch (RpcException e) when (!ctx.RequestAborted.IsCancellationRequested)
+        {
+            throw new ProviderFault(e.Status.Detail.Length > 0 ? e.Status.Detail : e.StatusCode.ToString());
+        }
+
+        int promptTokens = tokens.Tokens.Count;
+        if (promptTokens >= model.ContextLength)
+            throw OpenAiError.BadRequest($"This model's maximum context length is {model.ContextLength} tokens, but the prompt has {promptTokens} tokens.",
+                req.IsChat ? "messages" : "prompt", "context_length_exceeded");
+        int room = model.ContextLength - promptTokens;
+        int maxTokens = Math.Min(req.MaxTokens ?? room, room);
+
+        var inference = new InferenceRequest
+        {
+            ModelHash = new Hash256(model.Hash.Span),
+            PromptTokens = tokens.Tokens.ToArray(),
+            Sampling = new SamplingParameters
+            {
+                Temperature = req.Temperature,
+                TopK = req.TopK,
+                TopP = req.TopP,
+                MinP = req.MinP,
+                RepeatPenalty = req.RepeatPenalty,
+            },
+            Seed = req.Seed ?? BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)),
+            MaxTokens = maxTokens,
+            PriceLimit = (ulong)(promptTokens + maxTokens) * provider.Announcement.PricePerToken,
+            Client = gateway.Id,
+            Nonce = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)),
+        }.Sign(gateway.Key);
+        string id = (req.IsChat ? "chatcmpl-" : "cmpl-") + inference.Hash().ToString()[..32];
+        state.Id = id;
+        long created = time.GetUtcNow().ToUnixTimeSeconds();
+
+        var generate = new GenerateRequest { Request = Google.Protobuf.ByteString.CopyFrom(inference.Encode()) };
+        generate.Stop.AddRange(req.Stop.Concat(tokens.Stop).Distinct());
+        var text = new StringBuilder();
+        int completionTokens = 0;
+        DoneEvent? done = null;
+        try
+        {
+            using var call = provider.Client.Generate(generate, cancellationToken: ctx.RequestAborted);
+            while (await call.ResponseStream.MoveNext(ctx.RequestAborted))
+            {
+                var e = call.ResponseStream.Current;
+                if (e.EventCase == GenerateEvent.EventOneofCase.Done)
+                {
+                    done = e.Done;
+                    break;
+                }
+                if (e.Token.Id >= 0) completionTokens++;
+                if (e.Token.Text.Length == 0) continue;
+                text.Append(e.Token.Text);
+                if (req.Stream)
+                {
+                    await BeginStream(ctx, req, id, created, state);
+                    await WriteEvent(ctx, w => Chunk(w, req, id, created, e.Token.Text, null));
+                }
+            }
+        }
+        catch (RpcException e) when (!ctx.RequestAborted.IsCancellationRequested)
+        {
+            if (e.StatusCode is StatusCode.InvalidArgument && !state.Begun) throw OpenAiError.BadRequest(e.Status.Detail);
+            throw new ProviderFault(e.Status.Detail.Length > 0 ? e.Status.Detail : e.StatusCode.ToString());
+        }
+        if (done is null) throw new ProviderFault("the provider ended the stream without a receipt");
+
+        if (!Receipt.TryDecode(done.Receipt.Span, out var receipt, out var malformed)) throw new ProviderFault($"malformed receipt: {malformed}");
+        var check = receipt!.Verify(inference);
+        if (!check.IsValid) throw new ProviderFault($"receipt refused: {check}");
+        if (receipt.Provider.ToString() != provider.Id) throw new ProviderFault("the receipt is signed by another provider");
+        if (receipt.CompletionTokens != completionTokens || receipt.PromptTokens != promptTokens)
+            throw new ProviderFault($"the receipt counts {receipt.PromptTokens}+{receipt.CompletionTokens} tokens, the stream carried {promptTokens}+{completionTokens}");
+        receipts.Add(new StoredReceipt(id, model.Name, client, inference, receipt, time.GetUtcNow()));
+        GatewayLog.Served(log, id, model.Name, provider.Id, promptTokens, completionTokens, done.FinishReason);
+
+        var usage = (promptTokens, completionTokens);
+        if (req.Stream)
+        {
+            await BeginStream(ctx, req, id, created, state);
+            await WriteEvent(ctx, w => Chunk(w, req, id, created, null, done.FinishReason));
+            if (req.IncludeUsage) await WriteEvent(ctx, w => UsageChunk(w, req, id, created, usage));
+            await ctx.Response.Body.WriteAsync("data: [DONE]\n\n"u8.ToArray());
+            await ctx.Response.Body.FlushAsync();
+            return;
+        }
+        ctx.Response.ContentType = "application/json";
+        await using var json = new Utf8JsonWriter(ctx.Response.Body);
+        Full(json, req, id, created, text.ToString(), done.FinishReason, usage);
+        await json.FlushAsync();
+    }
+
+    private static async Task BeginStream(HttpContext ctx, CompletionRequest req, string id, long created, StreamState state)
+    {
+        if (state.Begun) return;
+        state.Begun = true;
+        ctx.Response.ContentType = "text/event-stream";
+        ctx.Response.Headers.CacheControl = "no-cache";
+        if (req.IsChat) await WriteEvent(ctx, w => Chunk(w, req, id, created, "", null, role: true));
+    }
+
+    private static async Task WriteEvent(HttpContext ctx, Action<Utf8JsonWriter> write)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        buffer.Write<byte>(DataPrefix);
+        using (var w = new Utf8JsonWriter(buffer)) write(w);
+        buffer.Write<byte>(EventEnd);
+        await ctx.Response.Body.WriteAsync(buffer.WrittenMemory);
+        await ctx.Response.Body.FlushAsync();
+    }
+
+    private static void Header(Utf8JsonWriter w, CompletionRequest req, string id, long created, bool chunk)
+    {
+        w.WriteString("id", id);
+        w.WriteString("object", req.IsChat ? (chunk ? "chat.completion.chunk" : "chat.completion") : "text_completion");
+        w.WriteNumber("created", created);
+        w.WriteString("model", req.Model);
+        w.WriteString("system_fingerprint", ProviderFingerprint);
+    }
+
+    private const string ProviderFingerprint = "cairn-0.1";
+
+    private static void Chunk(Utf8JsonWriter w, CompletionRequest req, string id, long created, string? text, string? finish, bool role = false)
+    {
+        w.WriteStartObject();
+        Header(w, req, id, created, chunk: true);
+        w.WriteStartArray("choices");
+        w.WriteStartObject();
+        w.WriteNumber("index", 0);
+        if (req.IsChat)
+        {
+            w.WriteStartObject("delta");
+            if (role) w.WriteString("role", "assistant");
+            if (text != null) w.WriteString("content", text);
+            w.WriteEndObject();
+        }
+        else w.WriteString("text", text ?? "");
+        w.WriteNull("logprobs");
+        if (finish is null) w.WriteNull("finish_reason");
+        else w.WriteString("finish_reason", finish);
+        w.WriteEndObject();
+        w.WriteEndArray();
+        if (req.IncludeUsage) w.WriteNull("usage");
+        w.WriteEndObject();
+    }
+
+    private static void UsageChunk(Utf8JsonWriter w, CompletionRequest req, string id, long created, (int Prompt, int Completion) usage)
+    {
+        w.WriteStartObject();
+        Header(w, req, id, created, chunk: true);
+        w.WriteStartArray("choices");
+        w.WriteEndArray();
+        Usage(w, usage);
+        w.WriteEndObject();
+    }
+
+    private static void Full(Utf8JsonWriter w, CompletionRequest req, string id, long created, string text, string finish, (int Prompt, int Completion) usage)
+    {
+        w.WriteStartObject();
+        Header(w, req, id, created, chunk: false);
+        w.WriteStartArray("choices");
+        w.WriteStartObject();
+        w.WriteNumber("index", 0);
+        if (req.IsChat)
+        {
+            w.WriteStartObject("message");
+            w.WriteString("role", "assistant");
+            w.WriteString("content", text);
+            w.WriteEndObject();
+        }
+        else w.WriteString("text", text);
+        w.WriteNull("logprobs");
+        w.WriteString("finish_reason", finish);
+        w.WriteEndObject();
+        w.WriteEndArray();
+        Usage(w, usage);
+        w.WriteEndObject();
+    }
+
+    private static void Usage(Utf8JsonWriter w, (int Prompt, int Completion) usage)
+    {
+        w.WriteStartObject("usage");
+        w.WriteNumber("prompt_tokens", usage.Prompt);
+        w.WriteNumber("completion_tokens", usage.Completion);
+        w.WriteNumber("total_tokens", usage.Prompt + usage.Completion);
+        w.WriteEndObject();
+    }
+
+    /// <summary>Whether bytes already went to the client (then no retry is possible).</summary>
+    private sealed class StreamState
+    {
+        public bool Begun { get; set; }
+        public string? Id { get; set; }
+    }
+
+    private sealed class ProviderFault(string message) : Exception(message);
+}

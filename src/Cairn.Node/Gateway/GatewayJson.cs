@@ -1,0 +1,18 @@
+using System.Text.Json.Serialization;
+
+namespace Cairn.Node.Gateway;
+
+public sealed record HealthReport(string Status, int HealthyProviders, int KnownProviders, string[] Models, int Receipts);
+
+public sealed record ModelEntry(string Id, string Object, long Created, [property: JsonPropertyName("owned_by")] string OwnedBy);
+
+public sealed record ModelList(string Object, ModelEntry[] Data);
+
+public sealed record ReceiptView(string Id, string Model, string Provider, string RequestHash, string OutputCommitment, string TraceRoot,
+    int PromptTokens, int CompletionTokens, ulong Price, string EngineBuild, string RequestHex, string ReceiptHex);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(HealthReport))]
+[JsonSerializable(typeof(ModelList))]
+[JsonSerializable(typeof(ReceiptView))]
+internal sealed partial class GatewayJson : JsonSerializerContext;

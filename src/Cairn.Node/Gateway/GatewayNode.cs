@@ -1,0 +1,93 @@
+using System.Net;
+using System.Text.Json;
+using Cairn.Node.Gateway.OpenAi;
+using Cairn.Protocol.Identity;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace Cairn.Node.Gateway;
+
+/// <summary>
+/// Builds the gateway: the OpenAI-compatible HTTP API on 127.0.0.1:<see cref="GatewayOptions.Port"/> and the gRPC
+/// registry providers join on 127.0.0.1:<see cref="GatewayOptions.GrpcPort"/>.
+/// </summary>
+public static class GatewayNode
+{
+    public static WebApplication Build(GatewayOptions options, Secp256k1Key key, Action<ILoggingBuilder>? logging = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        if (logging != null) logging(builder.Logging);
+        else builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information)
+            .AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+            k.Listen(IPAddress.Loopback, options.Port, o => o.Protocols = HttpProtocols.Http1);
+            k.Listen(IPAddress.Loopback, options.GrpcPort, o => o.Protocols = HttpProtocols.Http2);
+        });
+        builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = 16 << 20);
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(new GatewayState(key));
+        builder.Services.AddSingleton<ProviderDirectory>();
+        builder.Services.AddSingleton(new ReceiptStore(options.DataDirectory));
+        builder.Services.AddSingleton<CompletionHandler>();
+
+        var app = builder.Build();
+        app.Use(ErrorsAsOpenAiJson);
+        app.MapGrpcService<RegistryService>();
+        app.MapGet("/healthz", (ProviderDirectory d, ReceiptStore r) => Results.Json(new HealthReport(
+            "ok", d.Healthy().Count, d.All().Count, d.Models().Select(m => m.Name).ToArray(), r.Count), GatewayJson.Default.HealthReport));
+        app.MapGet("/v1/models", (HttpContext ctx, ProviderDirectory d, GatewayOptions o) =>
+        {
+            ApiKeyAuth.Authenticate(ctx, o);
+            return Results.Json(new ModelList("list", d.Models().Select(m => new ModelEntry(m.Name, "model", 0, "cairn")).ToArray()), GatewayJson.Default.ModelList);
+        });
+        app.MapPost("/v1/completions", (HttpContext ctx, CompletionHandler h) => h.Handle(ctx, chat: false));
+        app.MapPost("/v1/chat/completions", (HttpContext ctx, CompletionHandler h) => h.Handle(ctx, chat: true));
+        app.MapGet("/v1/receipts/{id}", (HttpContext ctx, string id, ReceiptStore store, GatewayOptions o) =>
+        {
+            ApiKeyAuth.Authenticate(ctx, o);
+            var r = store.Find(id) ?? throw OpenAiError.NotFound($"no receipt '{id}'", "id", "receipt_not_found");
+            return Results.Json(new ReceiptView(r.Id, r.Model, r.Receipt.Provider.ToString(), r.Receipt.RequestHash.ToString(),
+                r.Receipt.OutputCommitment.ToString(), r.Receipt.TraceRoot.ToString(), r.Receipt.PromptTokens, r.Receipt.CompletionTokens,
+                r.Receipt.Price, r.Receipt.EngineBuild, Convert.ToHexStringLower(r.Request.Encode()), Convert.ToHexStringLower(r.Receipt.Encode())),
+                GatewayJson.Default.ReceiptView);
+        });
+        app.MapFallback((HttpContext ctx) => throw OpenAiError.NotFound($"no route {ctx.Request.Method} {ctx.Request.Path}"));
+        return app;
+    }
+
+    /// <summary>One place turns errors into OpenAI's error object; unexpected ones become 500 without internals.</summary>
+    private static async Task ErrorsAsOpenAiJson(HttpContext ctx, RequestDelegate next)
+    {
+        try
+        {
+            await next(ctx);
+        }
+        catch (Exception e) when (!ctx.Response.HasStarted && !ctx.RequestAborted.IsCancellationRequested)
+        {
+            var error = e switch
+            {
+                OpenAiError o => o,
+                Microsoft.AspNetCore.Http.BadHttpRequestException { StatusCode: 413 } => OpenAiError.TooLarge("the request body is too large"),
+                Microsoft.AspNetCore.Http.BadHttpRequestException b => OpenAiError.BadRequest(b.Message),
+                _ => new OpenAiError(500, "internal error", "server_error"),
+            };
+            if (error.Status == 500) ctx.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Cairn.Gateway").LogError(e, "unhandled error");
+            ctx.Response.Clear();
+            ctx.Response.StatusCode = error.Status;
+            ctx.Response.ContentType = "application/json";
+            await using var w = new Utf8JsonWriter(ctx.Response.Body);
+            error.WriteJson(w);
+        }
+    }
+
+    /// <summary>The API address once started, e.g. http://127.0.0.1:8080.</summary>
+    public static (string Api, string Grpc) Addresses(WebApplication app)
+    {
+        var addresses = app.Urls.ToList();
+        return (addresses[0], addresses[1]);
+    }
+}

@@ -1,0 +1,80 @@
+using Cairn.Node.Rpc;
+using Grpc.Net.Client;
+
+namespace Cairn.Node.Gateway;
+
+/// <summary>
+/// The providers a gateway knows, their health, and the routing choice. A provider is healthy while its heartbeats
+/// arrive (at most <see cref="HeartbeatTimeout"/> apart) and no call to it has failed since its last heartbeat.
+/// Routing picks, among healthy providers with the model, the one with the least expected wait:
+/// (active requests + 1) / measured decode speed, then the lower price, then the id.
+/// </summary>
+public sealed class ProviderDirectory(TimeProvider time)
+{
+    public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromMilliseconds(500);
+    public static readonly TimeSpan HeartbeatTimeout = TimeSpan.FromSeconds(2);
+
+    private readonly Dictionary<string, ProviderEntry> _providers = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+
+    public event Action<string>? ProviderLost;
+
+    public ProviderEntry Register(RegisterRequest request)
+    {
+        var channel = GrpcChannel.ForAddress(request.Endpoint);
+        lock (_gate)
+        {
+            if (_providers.TryGetValue(request.ProviderId, out var existing))
+            {
+                var old = existing.Channel;
+                existing.Replace(request, channel);
+                existing.LastSeen = time.GetUtcNow();
+                existing.FailedAt = null;
+                old.Dispose();
+                return existing;
+            }
+            var entry = new ProviderEntry(request, channel, time.GetUtcNow());
+            _providers.Add(request.ProviderId, entry);
+            return entry;
+        }
+    }
+
+    public bool Heartbeat(string providerId)
+    {
+        lock (_gate)
+        {
+            if (!_providers.TryGetValue(providerId, out var p)) return false;
+            p.LastSeen = time.GetUtcNow();
+            p.FailedAt = null;
+            return true;
+        }
+    }
+
+    public void MarkFailed(ProviderEntry p)
+    {
+        p.FailedAt = time.GetUtcNow();
+        Interlocked.Increment(ref p.Failures);
+        ProviderLost?.Invoke(p.Id);
+    }
+
+    public bool IsHealthy(ProviderEntry p) => p.FailedAt is null && time.GetUtcNow() - p.LastSeen <= HeartbeatTimeout;
+
+    public IReadOnlyList<ProviderEntry> All()
+    {
+        lock (_gate) return _providers.Values.ToList();
+    }
+
+    public IReadOnlyList<ProviderEntry> Healthy() => All().Where(IsHealthy).ToList();
+
+    /// <summary>Model names (and hashes) served by at least one healthy provider.</summary>
+    public IReadOnlyList<ModelInfo> Models() =>
+        Healthy().SelectMany(p => p.Announcement.Models).GroupBy(m => m.Name).Select(g => g.First()).OrderBy(m => m.Name, StringComparer.Ordinal).ToList();
+
+    /// <summary>The best healthy provider for <paramref name="model"/>, skipping <paramref name="exclude"/>; null if none.</summary>
+    public ProviderEntry? Choose(string model, IReadOnlySet<string> exclude) =>
+        Healthy().Where(p => p.Serves(model) && !exclude.Contains(p.Id))
+            .OrderBy(p => (p.Active + 1) / Math.Max(p.Announcement.DecodeTokS, 1e-3))
+            .ThenBy(p => p.Announcement.PricePerToken)
+            .ThenBy(p => p.Id, StringComparer.Ordinal)
+            .FirstOrDefault();
+}

@@ -1,0 +1,34 @@
+using Cairn.Node.Rpc;
+using Grpc.Core;
+
+namespace Cairn.Node.Gateway;
+
+/// <summary>The gRPC side of the gateway: providers register and send heartbeats.</summary>
+public sealed class RegistryService(ProviderDirectory directory, GatewayState gateway, ILogger<RegistryService> log) : Registry.RegistryBase
+{
+    public override Task<RegisterReply> Register(RegisterRequest request, ServerCallContext context)
+    {
+        string? error = Validate(request);
+        if (error != null)
+        {
+            GatewayLog.ProviderRefused(log, request.ProviderId, error);
+            return Task.FromResult(new RegisterReply { Accepted = false, Error = error });
+        }
+        directory.Register(request);
+        GatewayLog.ProviderRegistered(log, request.ProviderId, request.Endpoint, string.Join(",", request.Models.Select(m => m.Name)), request.DecodeTokS);
+        return Task.FromResult(new RegisterReply { Accepted = true, HeartbeatIntervalMs = (int)ProviderDirectory.HeartbeatInterval.TotalMilliseconds, GatewayId = gateway.Id.ToString() });
+    }
+
+    public override Task<HeartbeatReply> Heartbeat(HeartbeatRequest request, ServerCallContext context) =>
+        Task.FromResult(new HeartbeatReply { Known = directory.Heartbeat(request.ProviderId) });
+
+    private static string? Validate(RegisterRequest r)
+    {
+        if (string.IsNullOrEmpty(r.ProviderId) || r.ProviderId.Length > 64) return "provider_id is missing or too long";
+        if (!Uri.TryCreate(r.Endpoint, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")) return $"endpoint '{r.Endpoint}' is not an http(s) URL";
+        if (r.Models.Count is 0 or > 64) return "a provider announces 1 to 64 models";
+        if (r.Models.Any(m => string.IsNullOrEmpty(m.Name) || m.Hash.Length != 32)) return "each model needs a name and a 32-byte hash";
+        if (!(r.DecodeTokS >= 0 && double.IsFinite(r.DecodeTokS))) return "decode_tok_s must be a finite non-negative number";
+        return null;
+    }
+}

@@ -1,0 +1,42 @@
+using System.Net;
+using Cairn.Protocol.Identity;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace Cairn.Node.Provider;
+
+/// <summary>Builds a provider: its models loaded, its gRPC server on 127.0.0.1, and its registration with the gateway.</summary>
+public static class ProviderNode
+{
+    public static WebApplication Build(ProviderOptions options, Secp256k1Key key, Action<ILoggingBuilder>? logging = null)
+    {
+        if (options.Models.Count == 0) throw new ArgumentException("a provider serves at least one model (--model FILE)");
+        var models = new List<ServedModel>();
+        try
+        {
+            foreach (string path in options.Models) models.Add(ServedModel.Load(path, options.Tokenizer, options.ChatTemplate, options.Threads));
+        }
+        catch
+        {
+            foreach (var m in models) m.Dispose();
+            throw;
+        }
+        var state = new ProviderState(key, models, options.PricePerToken);
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        if (logging != null) logging(builder.Logging);
+        else builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information)
+            .AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning);
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, options.Port, o => o.Protocols = HttpProtocols.Http2));
+        builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = 64 << 20);
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(state);
+        builder.Services.AddSingleton<ProviderRegistration>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ProviderRegistration>());
+        var app = builder.Build();
+        app.MapGrpcService<ProviderService>();
+        app.Lifetime.ApplicationStopped.Register(state.Dispose);
+        return app;
+    }
+}

@@ -1,0 +1,52 @@
+using Cairn.Engine.Generation;
+using Cairn.Protocol.Crypto;
+using Cairn.Protocol.Identity;
+using Cairn.Protocol.Messages;
+
+namespace Cairn.Node.Provider;
+
+/// <summary>A provider's identity, models and live load, shared by its gRPC service and its registration loop.</summary>
+public sealed class ProviderState(Secp256k1Key key, IReadOnlyList<ServedModel> models, ulong pricePerToken) : IDisposable
+{
+    /// <summary>The engine build named in receipts: validators compare only receipts of matching builds (DESIGN.md §10).</summary>
+    public const string EngineBuild = "cairn-engine/0.1 cpu-f32kv";
+
+    private int _active;
+
+    public Address Id => key.Address;
+    public IReadOnlyList<ServedModel> Models { get; } = models;
+    public ulong PricePerToken { get; } = pricePerToken;
+    /// <summary>The gateway whose signed requests this provider serves (learned at registration); null until then.</summary>
+    public Address? Gateway { get; set; }
+    public int Active => Volatile.Read(ref _active);
+
+    public ServedModel? Find(ReadOnlySpan<byte> hash)
+    {
+        foreach (var m in Models)
+        {
+            if (hash.SequenceEqual(m.Hash)) return m;
+        }
+        return null;
+    }
+
+    public void Begin() => Interlocked.Increment(ref _active);
+    public void End() => Interlocked.Decrement(ref _active);
+
+    public Receipt SignReceipt(InferenceRequest request, GenerationResult result) => new Receipt
+    {
+        RequestHash = request.Hash(),
+        OutputCommitment = new Hash256(result.OutputCommitment!),
+        TraceRoot = new Hash256(result.TraceRoot!),
+        PromptTokens = result.PromptTokens.Length,
+        CompletionTokens = result.Tokens.Length,
+        Price = (ulong)(result.PromptTokens.Length + result.Tokens.Length) * PricePerToken,
+        Provider = key.Address,
+        EngineBuild = EngineBuild,
+    }.Sign(key);
+
+    public void Dispose()
+    {
+        foreach (var m in Models) m.Dispose();
+        key.Dispose();
+    }
+}
