@@ -53,7 +53,10 @@ public class InferenceRequestTests
         var odd = GoldenMessages.UnsignedRequest();
         odd = new InferenceRequest
         {
-            ModelHash = odd.ModelHash, PromptTokens = odd.PromptTokens, MaxTokens = 1, Client = odd.Client,
+            ModelHash = odd.ModelHash,
+            PromptTokens = odd.PromptTokens,
+            MaxTokens = 1,
+            Client = odd.Client,
             Sampling = new SamplingParameters { Temperature = -0f, TopP = BitConverter.UInt32BitsToSingle(0x7fc00001), MinP = float.Epsilon },
         };
         var back = InferenceRequest.Decode(odd.Encode());
@@ -143,7 +146,10 @@ public class InferenceRequestTests
         using var provider = GoldenMessages.ProviderKey();
         var foreign = new InferenceRequest
         {
-            ModelHash = Hash256.Zero, PromptTokens = [1], MaxTokens = 1, Client = GoldenMessages.UnsignedRequest().Client,
+            ModelHash = Hash256.Zero,
+            PromptTokens = [1],
+            MaxTokens = 1,
+            Client = GoldenMessages.UnsignedRequest().Client,
             Signature = provider.Sign(GoldenMessages.UnsignedRequest().Hash()),
         };
         var result = foreign.Verify();
@@ -163,7 +169,10 @@ public class InferenceRequestTests
         Assert.True(GoldenMessages.UnsignedRequest().CheckParameters().IsValid);
         var bad = new InferenceRequest
         {
-            ModelHash = Hash256.Zero, PromptTokens = [1], MaxTokens = 1, Client = Address.Zero,
+            ModelHash = Hash256.Zero,
+            PromptTokens = [1],
+            MaxTokens = 1,
+            Client = Address.Zero,
             Sampling = new SamplingParameters { TopP = float.NaN },
         };
         var result = bad.CheckParameters();

@@ -90,8 +90,13 @@ public class ReceiptTests
 
         var tooLong = new Receipt
         {
-            RequestHash = Hash256.Zero, OutputCommitment = Hash256.Zero, TraceRoot = Hash256.Zero, PromptTokens = 1, CompletionTokens = 1,
-            Provider = GoldenMessages.UnsignedReceipt().Provider, EngineBuild = new string('x', Receipt.MaxEngineBuildBytes + 1),
+            RequestHash = Hash256.Zero,
+            OutputCommitment = Hash256.Zero,
+            TraceRoot = Hash256.Zero,
+            PromptTokens = 1,
+            CompletionTokens = 1,
+            Provider = GoldenMessages.UnsignedReceipt().Provider,
+            EngineBuild = new string('x', Receipt.MaxEngineBuildBytes + 1),
         };
         Assert.Throws<ArgumentException>(() => tooLong.Encode());
     }
@@ -103,9 +108,15 @@ public class ReceiptTests
         var receipt = GoldenMessages.UnsignedReceipt();
         var forged = new Receipt
         {
-            RequestHash = receipt.RequestHash, OutputCommitment = receipt.OutputCommitment, TraceRoot = receipt.TraceRoot,
-            PromptTokens = receipt.PromptTokens, CompletionTokens = receipt.CompletionTokens, Price = receipt.Price,
-            Provider = receipt.Provider, EngineBuild = receipt.EngineBuild, Signature = client.Sign(receipt.Hash()),
+            RequestHash = receipt.RequestHash,
+            OutputCommitment = receipt.OutputCommitment,
+            TraceRoot = receipt.TraceRoot,
+            PromptTokens = receipt.PromptTokens,
+            CompletionTokens = receipt.CompletionTokens,
+            Price = receipt.Price,
+            Provider = receipt.Provider,
+            EngineBuild = receipt.EngineBuild,
+            Signature = client.Sign(receipt.Hash()),
         };
         var result = forged.Verify();
         Assert.Equal(ProtocolErrors.WrongSigner, result.Code);
@@ -121,8 +132,14 @@ public class ReceiptTests
         var r = GoldenMessages.UnsignedReceipt();
         Receipt Make(Hash256 requestHash, int prompt, int completion, ulong price) => new Receipt
         {
-            RequestHash = requestHash, OutputCommitment = r.OutputCommitment, TraceRoot = r.TraceRoot, PromptTokens = prompt,
-            CompletionTokens = completion, Price = price, Provider = r.Provider, EngineBuild = r.EngineBuild,
+            RequestHash = requestHash,
+            OutputCommitment = r.OutputCommitment,
+            TraceRoot = r.TraceRoot,
+            PromptTokens = prompt,
+            CompletionTokens = completion,
+            Price = price,
+            Provider = r.Provider,
+            EngineBuild = r.EngineBuild,
         }.Sign(provider);
         Assert.True(Make(r.RequestHash, 4, 100, 250_000).Verify(request).IsValid);
         Assert.Equal(ProtocolErrors.RequestMismatch, Make(Hash256.Zero, 4, 100, 250_000).Verify(request).Code);

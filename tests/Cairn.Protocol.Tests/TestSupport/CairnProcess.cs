@@ -35,7 +35,10 @@ public static class CairnProcess
     {
         var psi = new ProcessStartInfo("dotnet")
         {
-            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
         };
         psi.ArgumentList.Add("exec");
         psi.ArgumentList.Add(CliPath);
