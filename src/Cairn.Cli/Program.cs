@@ -14,6 +14,7 @@ public static class Program
             SynthesizeCommand.Create(),
             FingerprintCommand.Create(),
             KeysCommand.Create(),
+            DevnetCommand.Create(),
             GatewayCommand.Create(),
             NodeCommand.Create(),
         };

@@ -1,0 +1,66 @@
+using System.CommandLine;
+using Cairn.Cli.Devnet;
+
+namespace Cairn.Cli.Commands;
+
+/// <summary><c>cairn devnet</c>: a whole network on this machine.</summary>
+internal static class DevnetCommand
+{
+    public static Command Create()
+    {
+        var providers = new Option<int>("--providers") { Description = "Provider processes to start", DefaultValueFactory = _ => 4 };
+        var model = new Option<string?>("--model", "-m") { Description = "Model every provider serves (.gguf, or llama2.c .bin with --tokenizer); default: a synthetic model" };
+        var tokenizer = new Option<string?>("--tokenizer") { Description = "llama2.c tokenizer .bin (only with a llama2.c checkpoint)" };
+        var template = new Option<string?>("--chat-template") { Description = "Chat template name when the model's own is missing or not recognized" };
+        var port = new Option<int>("--port") { Description = "Port of the OpenAI-compatible API on 127.0.0.1", DefaultValueFactory = _ => 8080 };
+        var apiKey = new Option<string?>("--api-key") { Description = "API key clients send (default: a fresh random key, printed)" };
+        var data = new Option<string>("--data") { Description = "Folder for keys, receipts and logs", DefaultValueFactory = _ => "devnet-data" };
+        var demo = new Option<bool>("--demo") { Description = "Run a short workload, print a summary and stop" };
+        var threads = new Option<int?>("--threads") { Description = "Compute threads per provider (default: cores / providers, at least 1)" };
+        var command = new Command("devnet", "Start a gateway and several providers on this machine and serve the OpenAI-compatible API")
+        {
+            providers, model, tokenizer, template, port, apiKey, data, demo, threads,
+        };
+        command.SetAction(async (parse, cancel) =>
+        {
+            int n = parse.GetValue(providers);
+            if (n is < 1 or > 64)
+            {
+                Console.Error.WriteLine($"cairn: error: --providers {n} is out of range (1 to 64)");
+                return 2;
+            }
+            if (parse.GetValue(threads) is int t and (< 1 or > 1024))
+            {
+                Console.Error.WriteLine($"cairn: error: --threads {t} is out of range (1 to 1024)");
+                return 2;
+            }
+            if (parse.GetValue(apiKey) is { Length: < 8 })
+            {
+                Console.Error.WriteLine("cairn: error: an API key needs at least 8 characters");
+                return 2;
+            }
+            var options = new DevnetOptions
+            {
+                Providers = n,
+                Model = parse.GetValue(model),
+                Tokenizer = parse.GetValue(tokenizer),
+                ChatTemplate = parse.GetValue(template),
+                Port = GatewayCommand.CheckPort(parse.GetValue(port), "--port"),
+                ApiKey = parse.GetValue(apiKey),
+                DataDirectory = parse.GetValue(data)!,
+                Demo = parse.GetValue(demo),
+                ThreadsPerProvider = parse.GetValue(threads),
+            };
+            try
+            {
+                return await new DevnetRunner(options, Console.Out).Run(cancel);
+            }
+            catch (Exception e) when (e is InvalidOperationException or TimeoutException or FileNotFoundException or IOException or HttpRequestException or ArgumentException)
+            {
+                Console.Error.WriteLine($"cairn: error: {e.Message}");
+                return 1;
+            }
+        });
+        return command;
+    }
+}

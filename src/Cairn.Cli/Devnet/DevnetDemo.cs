@@ -1,0 +1,62 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+
+namespace Cairn.Cli.Devnet;
+
+/// <summary><c>cairn devnet --demo</c>: a short workload of chat completions and a summary of what the network did.</summary>
+internal static class DevnetDemo
+{
+    private static readonly string[] Prompts = ["Once upon a time", "I dreamed", "The machine", "In the quiet", "Tell me a story", "What is a cairn?"];
+
+    public static async Task<string> Run(HttpClient http, string model, CancellationToken cancel, int requests = 24, int concurrency = 4)
+    {
+        var latencies = new List<double>();
+        var providers = new Dictionary<string, int>(StringComparer.Ordinal);
+        int failed = 0, tokens = 0, next = 0;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
+        {
+            while (true)
+            {
+                int i = Interlocked.Increment(ref next) - 1;
+                if (i >= requests) return;
+                var body = new { model, messages = new[] { new { role = "user", content = Prompts[i % Prompts.Length] } }, max_tokens = 32, temperature = 0.7, seed = i };
+                var sw = Stopwatch.StartNew();
+                try
+                {
+                    using var response = await http.PostAsJsonAsync("/v1/chat/completions", body, cancel);
+                    var json = await response.Content.ReadFromJsonAsync<JsonElement>(cancel);
+                    if (!response.IsSuccessStatusCode) throw new HttpRequestException(json.ToString());
+                    string id = json.GetProperty("id").GetString()!;
+                    int n = json.GetProperty("usage").GetProperty("completion_tokens").GetInt32();
+                    var receipt = await http.GetFromJsonAsync<JsonElement>($"/v1/receipts/{id}", cancel);
+                    string provider = receipt.GetProperty("provider").GetString()!;
+                    lock (latencies)
+                    {
+                        latencies.Add(sw.Elapsed.TotalSeconds);
+                        tokens += n;
+                        providers[provider] = providers.GetValueOrDefault(provider) + 1;
+                    }
+                }
+                catch (Exception e) when (e is HttpRequestException or JsonException or KeyNotFoundException)
+                {
+                    Interlocked.Increment(ref failed);
+                }
+            }
+        }));
+        double seconds = clock.Elapsed.TotalSeconds;
+        latencies.Sort();
+        double P(double q) => latencies.Count == 0 ? 0 : latencies[Math.Min(latencies.Count - 1, (int)(q * latencies.Count))];
+        var s = new StringBuilder();
+        s.AppendLine($"demo: {requests} chat completions, {concurrency} at a time, max_tokens 32");
+        s.AppendLine($"  requests     {requests - failed} ok, {failed} failed");
+        s.AppendLine($"  tokens       {tokens} generated, {tokens / seconds:F1} tok/s over {seconds:F1} s");
+        s.AppendLine($"  latency      p50 {P(0.5):F2} s   p95 {P(0.95):F2} s");
+        s.AppendLine("  per provider (from the signed receipts):");
+        foreach (var (provider, count) in providers.OrderByDescending(p => p.Value))
+            s.AppendLine($"    {provider}  {count,3} requests  {100.0 * count / Math.Max(1, requests - failed),5:F1} %");
+        return s.ToString();
+    }
+}
