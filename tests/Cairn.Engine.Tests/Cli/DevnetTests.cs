@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using Cairn.Engine.Tests.TestSupport;
+
+namespace Cairn.Engine.Tests.Cli;
+
+/// <summary><c>cairn devnet</c> as a newcomer runs it: real gateway and provider processes on loopback.</summary>
+public sealed class DevnetTests
+{
+    [Fact]
+    public void Demo_serves_every_request_across_all_providers_keeps_the_evidence_and_stops()
+    {
+        string data = Directory.CreateTempSubdirectory("cairn-devnet-").FullName;
+        var r = CairnProcess.Run(null, "devnet", "--providers", "2", "--model", ReferenceData.Model("aidreams260K.gguf"), "--port", "0",
+            "--data", data, "--demo", "--api-key", "test-key-123");
+        Assert.True(r.ExitCode == 0, r.StdOut + r.StdErr);
+        Assert.Matches(@"ready: http://127\.0\.0\.1:\d+/v1", r.StdOut);
+        Assert.Contains("api key: test-key-123", r.StdOut);
+        Assert.Contains("24 ok, 0 failed", r.StdOut);
+        Assert.Equal(2, r.StdOut.Split('\n').Count(l => l.TrimStart().StartsWith("0x", StringComparison.Ordinal) && l.Contains("requests")));
+        Assert.Contains("stopped", r.StdOut);
+        Assert.Equal(24, File.ReadAllLines(Path.Combine(data, "gateway", "receipts.jsonl")).Length);
+        Assert.True(File.Exists(Path.Combine(data, "keys", "gateway.json")));
+        Assert.True(File.Exists(Path.Combine(data, "keys", "provider-2.json")));
+        Assert.DoesNotContain(File.ReadAllText(Path.Combine(data, "keys", "gateway.json")), "private", StringComparison.OrdinalIgnoreCase);
+        Assert.Empty(ProcessesUsing(data));
+    }
+
+    [Fact]
+    public async Task Sigterm_stops_the_gateway_and_every_provider()
+    {
+        string data = Directory.CreateTempSubdirectory("cairn-devnet-").FullName;
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string a in new[] { "exec", CairnProcess.CliPath, "devnet", "--providers", "2", "--port", "0", "--data", data }) psi.ArgumentList.Add(a);
+        using var devnet = Process.Start(psi)!;
+        var ready = new TaskCompletionSource();
+        devnet.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data?.StartsWith("press Ctrl+C", StringComparison.Ordinal) == true) ready.TrySetResult();
+        };
+        devnet.BeginOutputReadLine();
+        devnet.BeginErrorReadLine();
+        try
+        {
+            await ready.Task.WaitAsync(TimeSpan.FromMinutes(2));
+            Assert.Equal(3, ProcessesUsing(data).Count); // the gateway and two providers
+            Assert.Equal(0, Kill(devnet.Id, 15));
+            await devnet.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Empty(ProcessesUsing(data));
+        }
+        finally
+        {
+            if (!devnet.HasExited) devnet.Kill(entireProcessTree: true);
+            foreach (int pid in ProcessesUsing(data)) Process.GetProcessById(pid).Kill();
+        }
+    }
+
+    /// <summary>Processes whose command line names <paramref name="data"/> (the devnet's children pass it in their arguments).</summary>
+    private static List<int> ProcessesUsing(string data)
+    {
+        var result = new List<int>();
+        foreach (string dir in Directory.GetDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int pid) || pid == Environment.ProcessId) continue;
+            try
+            {
+                string cmdline = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ');
+                if (cmdline.Contains(data, StringComparison.Ordinal) && !cmdline.Contains(" devnet ", StringComparison.Ordinal)) result.Add(pid);
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+        return result;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
+    private static extern int Kill(int pid, int signal);
+}
