@@ -1,14 +1,18 @@
 using Cairn.Node.Rpc;
+using Cairn.Protocol.Messages;
 using Grpc.Core;
 
 namespace Cairn.Node.Gateway;
 
 /// <summary>The gRPC side of the gateway: providers register and send heartbeats.</summary>
-public sealed class RegistryService(ProviderDirectory directory, GatewayState gateway, ILogger<RegistryService> log) : Registry.RegistryBase
+public sealed class RegistryService(ProviderDirectory directory, GatewayState gateway, TimeProvider time, ILogger<RegistryService> log) : Registry.RegistryBase
 {
+    /// <summary>How far an announcement's timestamp may be from the gateway's clock.</summary>
+    public static readonly TimeSpan MaxClockSkew = TimeSpan.FromMinutes(5);
+
     public override Task<RegisterReply> Register(RegisterRequest request, ServerCallContext context)
     {
-        string? error = Validate(request);
+        string? error = Validate(request) ?? CheckAnnouncement(request);
         if (error != null)
         {
             GatewayLog.ProviderRefused(log, request.ProviderId, error);
@@ -21,6 +25,23 @@ public sealed class RegistryService(ProviderDirectory directory, GatewayState ga
 
     public override Task<HeartbeatReply> Heartbeat(HeartbeatRequest request, ServerCallContext context) =>
         Task.FromResult(new HeartbeatReply { Known = directory.Heartbeat(request.ProviderId) });
+
+    /// <summary>The signed announcement must come from provider_id's key and say exactly what the request says.</summary>
+    private string? CheckAnnouncement(RegisterRequest r)
+    {
+        if (!ProviderAnnouncement.TryDecode(r.Announcement.Span, out var a, out var malformed)) return $"announcement: {malformed}";
+        var signature = a!.Verify();
+        if (!signature.IsValid) return $"announcement: {signature}";
+        if (a.Provider.ToString() != r.ProviderId) return $"announcement is signed by {a.Provider}, not {r.ProviderId}";
+        if (a.Endpoint != r.Endpoint) return "announcement names another endpoint";
+        if (a.PricePerToken != r.PricePerToken) return "announcement names another price";
+        var announced = a.Models.Select(h => h.ToString()).Order(StringComparer.Ordinal);
+        var claimed = r.Models.Select(m => Convert.ToHexStringLower(m.Hash.Span)).Order(StringComparer.Ordinal);
+        if (!announced.SequenceEqual(claimed)) return "announcement names other models";
+        var skew = time.GetUtcNow() - DateTimeOffset.FromUnixTimeMilliseconds((long)Math.Min(a.TimestampMs, long.MaxValue / 2));
+        if (skew.Duration() > MaxClockSkew) return $"announcement timestamp is {skew.TotalSeconds:F0} s off the gateway's clock";
+        return null;
+    }
 
     private static string? Validate(RegisterRequest r)
     {

@@ -75,6 +75,7 @@ public sealed class ProviderRegistration(ProviderState state, ProviderOptions op
             MaxConcurrent = 16,
             PricePerToken = state.PricePerToken,
             Engine = ProviderState.EngineBuild,
+            Announcement = Google.Protobuf.ByteString.CopyFrom(state.Announce(endpoint, DateTimeOffset.UtcNow)),
         };
         r.Models.AddRange(state.Models.Select(m => m.Info()));
         return r;

@@ -29,6 +29,16 @@ public sealed class ProviderState(Secp256k1Key key, IReadOnlyList<ServedModel> m
         return null;
     }
 
+    /// <summary>The signed statement of what this provider serves where, sent at registration.</summary>
+    public byte[] Announce(string endpoint, DateTimeOffset now) => new ProviderAnnouncement
+    {
+        Provider = key.Address,
+        Endpoint = endpoint,
+        Models = Models.Select(m => new Hash256(m.Hash)).ToArray(),
+        PricePerToken = PricePerToken,
+        TimestampMs = (ulong)now.ToUnixTimeMilliseconds(),
+    }.Sign(key).Encode();
+
     public void Begin() => Interlocked.Increment(ref _active);
     public void End() => Interlocked.Decrement(ref _active);
 
