@@ -16,10 +16,7 @@ public static class GatewayNode
     public static WebApplication Build(GatewayOptions options, Secp256k1Key key, Action<ILoggingBuilder>? logging = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        if (logging != null) logging(builder.Logging);
-        else builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information)
-            .AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning);
+        Hosting.NodeLogging.Configure(builder.Logging, logging);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;

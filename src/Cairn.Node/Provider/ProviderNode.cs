@@ -24,10 +24,7 @@ public static class ProviderNode
         var state = new ProviderState(key, models, options.PricePerToken);
 
         var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        if (logging != null) logging(builder.Logging);
-        else builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information)
-            .AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning);
+        Hosting.NodeLogging.Configure(builder.Logging, logging);
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, options.Port, o => o.Protocols = HttpProtocols.Http2));
         builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = 64 << 20);
         builder.Services.AddSingleton(options);
