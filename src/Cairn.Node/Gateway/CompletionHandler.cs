@@ -121,9 +121,13 @@ public sealed class CompletionHandler(ProviderDirectory directory, GatewayState 
         DoneEvent? done = null;
         try
         {
-            using var call = provider.Client.Generate(generate, cancellationToken: ctx.RequestAborted);
-            while (await call.ResponseStream.MoveNext(ctx.RequestAborted))
+            // A provider that goes silent (no event for IdleTimeout) is treated as failed, like one that disconnects.
+            using var idle = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted);
+            idle.CancelAfter(options.IdleTimeout);
+            using var call = provider.Client.Generate(generate, cancellationToken: idle.Token);
+            while (await call.ResponseStream.MoveNext(idle.Token))
             {
+                idle.CancelAfter(options.IdleTimeout);
                 var e = call.ResponseStream.Current;
                 if (e.EventCase == GenerateEvent.EventOneofCase.Done)
                 {
@@ -144,6 +148,10 @@ public sealed class CompletionHandler(ProviderDirectory directory, GatewayState 
         {
             if (e.StatusCode is StatusCode.InvalidArgument && !state.Begun) throw OpenAiError.BadRequest(e.Status.Detail);
             throw new ProviderFault(e.Status.Detail.Length > 0 ? e.Status.Detail : e.StatusCode.ToString());
+        }
+        catch (OperationCanceledException) when (!ctx.RequestAborted.IsCancellationRequested)
+        {
+            throw new ProviderFault($"the provider sent nothing for {options.IdleTimeout.TotalSeconds:F0} s");
         }
         if (done is null) throw new ProviderFault("the provider ended the stream without a receipt");
 

@@ -12,6 +12,8 @@ public sealed record GatewayOptions
     /// <summary>Folder for receipts (and, later, the ledger).</summary>
     public required string DataDirectory { get; init; }
     public long MaxRequestBodyBytes { get; init; } = 1 << 20;
+    /// <summary>A provider that sends nothing for this long during a generation is treated as failed.</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>Providers tried for one request before giving up.</summary>
     public int MaxAttempts { get; init; } = 3;
 }
