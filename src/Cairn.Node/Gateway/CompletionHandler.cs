@@ -20,6 +20,7 @@ public sealed class CompletionHandler(ProviderDirectory directory, GatewayState 
 {
     private static readonly byte[] DataPrefix = "data: "u8.ToArray();
     private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
+    private static readonly TimeSpan ErrorEventGrace = TimeSpan.FromMilliseconds(200);
 
     public async Task Handle(HttpContext ctx, bool chat)
     {
@@ -46,16 +47,21 @@ public sealed class CompletionHandler(ProviderDirectory directory, GatewayState 
             }
             catch (ProviderFault fault) when (!started.Begun)
             {
-                directory.MarkFailed(provider);
+                directory.MarkFailed(provider, fault.Misbehaved ? fault.Message : null);
                 GatewayLog.ProviderFailed(log, provider.Id, started.Id ?? "-", attempt, fault.Message);
                 last = OpenAiError.Upstream($"the provider failed: {fault.Message}");
             }
             catch (ProviderFault fault)
             {
                 // Tokens already reached the client: end the stream with an error event rather than a silent cut.
-                directory.MarkFailed(provider);
+                directory.MarkFailed(provider, fault.Misbehaved ? fault.Message : null);
                 GatewayLog.ProviderFailed(log, provider.Id, started.Id ?? "-", attempt, fault.Message);
                 await WriteEvent(ctx, w => OpenAiError.Upstream($"the provider failed mid-stream: {fault.Message}").WriteJson(w));
+                // Then cut the connection instead of ending the response cleanly: clients that ignore error events (the
+                // OpenAI .NET SDK reads one as an empty update and ends quietly) see a broken stream, not a short answer.
+                // The pause lets the event leave Kestrel's output buffer first (Abort discards what is still queued).
+                await Task.Delay(ErrorEventGrace, CancellationToken.None);
+                ctx.Abort();
                 return;
             }
             finally
@@ -155,12 +161,12 @@ public sealed class CompletionHandler(ProviderDirectory directory, GatewayState 
         }
         if (done is null) throw new ProviderFault("the provider ended the stream without a receipt");
 
-        if (!Receipt.TryDecode(done.Receipt.Span, out var receipt, out var malformed)) throw new ProviderFault($"malformed receipt: {malformed}");
+        if (!Receipt.TryDecode(done.Receipt.Span, out var receipt, out var malformed)) throw new ProviderFault($"malformed receipt: {malformed}", misbehaved: true);
         var check = receipt!.Verify(inference);
-        if (!check.IsValid) throw new ProviderFault($"receipt refused: {check}");
-        if (receipt.Provider.ToString() != provider.Id) throw new ProviderFault("the receipt is signed by another provider");
+        if (!check.IsValid) throw new ProviderFault($"receipt refused: {check}", misbehaved: true);
+        if (receipt.Provider.ToString() != provider.Id) throw new ProviderFault("the receipt is signed by another provider", misbehaved: true);
         if (receipt.CompletionTokens != completionTokens || receipt.PromptTokens != promptTokens)
-            throw new ProviderFault($"the receipt counts {receipt.PromptTokens}+{receipt.CompletionTokens} tokens, the stream carried {promptTokens}+{completionTokens}");
+            throw new ProviderFault($"the receipt counts {receipt.PromptTokens}+{receipt.CompletionTokens} tokens, the stream carried {promptTokens}+{completionTokens}", misbehaved: true);
         receipts.Add(new StoredReceipt(id, model.Name, client, inference, receipt, time.GetUtcNow()));
         GatewayLog.Served(log, id, model.Name, provider.Id, promptTokens, completionTokens, done.FinishReason);
 
@@ -283,5 +289,9 @@ public sealed class CompletionHandler(ProviderDirectory directory, GatewayState 
         public string? Id { get; set; }
     }
 
-    private sealed class ProviderFault(string message) : Exception(message);
+    /// <summary>A failed provider call; <see cref="Misbehaved"/> when the provider answered with a receipt that does not hold.</summary>
+    private sealed class ProviderFault(string message, bool misbehaved = false) : Exception(message)
+    {
+        public bool Misbehaved { get; } = misbehaved;
+    }
 }

@@ -5,7 +5,8 @@ namespace Cairn.Node.Gateway;
 
 /// <summary>
 /// The providers a gateway knows, their health, and the routing choice. A provider is healthy while its heartbeats
-/// arrive (at most <see cref="HeartbeatTimeout"/> apart) and no call to it has failed since its last heartbeat.
+/// arrive (at most <see cref="HeartbeatTimeout"/> apart) and no call to it has failed since its last heartbeat. A provider
+/// whose receipt did not hold (wrong signature, wrong counts) is refused for good: heartbeats and re-registration do not clear it.
 /// Routing picks, among healthy providers with the model, the one with the least expected wait:
 /// (active requests + 1) / measured decode speed, then the lower price, then the id.
 /// </summary>
@@ -50,14 +51,16 @@ public sealed class ProviderDirectory(TimeProvider time)
         }
     }
 
-    public void MarkFailed(ProviderEntry p)
+    /// <param name="misbehaviour">Why the provider's answer was refused, if it was (then it is never routed to again); null for a failure.</param>
+    public void MarkFailed(ProviderEntry p, string? misbehaviour = null)
     {
         p.FailedAt = time.GetUtcNow();
+        if (misbehaviour != null) p.Refused ??= misbehaviour;
         Interlocked.Increment(ref p.Failures);
         ProviderLost?.Invoke(p.Id);
     }
 
-    public bool IsHealthy(ProviderEntry p) => p.FailedAt is null && time.GetUtcNow() - p.LastSeen <= HeartbeatTimeout;
+    public bool IsHealthy(ProviderEntry p) => p.Refused is null && p.FailedAt is null && time.GetUtcNow() - p.LastSeen <= HeartbeatTimeout;
 
     public IReadOnlyList<ProviderEntry> All()
     {

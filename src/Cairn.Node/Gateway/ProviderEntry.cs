@@ -15,6 +15,8 @@ public sealed class ProviderEntry(RegisterRequest announcement, GrpcChannel chan
     public DateTimeOffset LastSeen { get; set; } = now;
     /// <summary>Set when a call to the provider failed; cleared by its next heartbeat.</summary>
     public DateTimeOffset? FailedAt { get; set; }
+    /// <summary>Why an answer of this provider was refused (its receipt did not hold); once set, it is never routed to again.</summary>
+    public string? Refused { get; set; }
     public int Active => Volatile.Read(ref _active);
     public long Served;
     public long Failures;

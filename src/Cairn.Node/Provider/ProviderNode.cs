@@ -21,7 +21,7 @@ public static class ProviderNode
             foreach (var m in models) m.Dispose();
             throw;
         }
-        var state = new ProviderState(key, models, options.PricePerToken);
+        var state = new ProviderState(key, models, options.PricePerToken, options.Faults);
 
         var builder = WebApplication.CreateSlimBuilder();
         Hosting.NodeLogging.Configure(builder.Logging, logging);

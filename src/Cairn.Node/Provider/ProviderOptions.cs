@@ -12,4 +12,6 @@ public sealed record ProviderOptions
     public int Port { get; init; }
     public int Threads { get; init; } = 1;
     public ulong PricePerToken { get; init; } = 1;
+    /// <summary>FAULT INJECTION for tests (hidden <c>--fault</c>); <see cref="ProviderFaults.None"/> in real use.</summary>
+    public ProviderFaults Faults { get; init; } = ProviderFaults.None;
 }

@@ -70,7 +70,7 @@ public sealed class ProviderRegistration(ProviderState state, ProviderOptions op
         {
             ProviderId = state.Id.ToString(),
             Endpoint = endpoint,
-            DecodeTokS = _speed.Decode,
+            DecodeTokS = state.Faults.ClaimDecodeTokS ?? _speed.Decode, // FAULT INJECTION (tests only) may claim a speed
             PrefillTokS = _speed.Prefill,
             MaxConcurrent = 16,
             PricePerToken = state.PricePerToken,

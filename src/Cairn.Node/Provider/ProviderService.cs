@@ -83,6 +83,7 @@ public sealed class ProviderService(ProviderState state, ILogger<ProviderService
             {
                 string text = model.Tokenizer.IsEndOfGeneration(token) ? "" : stops.Push(decoder.Push(token));
                 events.Writer.TryWrite(new TokenEvent { Id = token, Text = text });
+                state.Faults.AfterToken(); // FAULT INJECTION (tests only): may stall here for good
                 return stops.Stopped;
             }, context.CancellationToken);
             _ = generation.ContinueWith(_ => events.Writer.TryComplete(), TaskScheduler.Default);

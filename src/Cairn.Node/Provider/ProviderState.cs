@@ -6,7 +6,7 @@ using Cairn.Protocol.Messages;
 namespace Cairn.Node.Provider;
 
 /// <summary>A provider's identity, models and live load, shared by its gRPC service and its registration loop.</summary>
-public sealed class ProviderState(Secp256k1Key key, IReadOnlyList<ServedModel> models, ulong pricePerToken) : IDisposable
+public sealed class ProviderState(Secp256k1Key key, IReadOnlyList<ServedModel> models, ulong pricePerToken, ProviderFaults? faults = null) : IDisposable
 {
     /// <summary>The engine build named in receipts: validators compare only receipts of matching builds (DESIGN.md §10).</summary>
     public const string EngineBuild = "cairn-engine/0.1 cpu-f32kv";
@@ -19,6 +19,8 @@ public sealed class ProviderState(Secp256k1Key key, IReadOnlyList<ServedModel> m
     /// <summary>The gateway whose signed requests this provider serves (learned at registration); null until then.</summary>
     public Address? Gateway { get; set; }
     public int Active => Volatile.Read(ref _active);
+    /// <summary>FAULT INJECTION for tests; <see cref="ProviderFaults.None"/> in real use.</summary>
+    public ProviderFaults Faults { get; } = faults ?? ProviderFaults.None;
 
     public ServedModel? Find(ReadOnlySpan<byte> hash)
     {
@@ -42,17 +44,37 @@ public sealed class ProviderState(Secp256k1Key key, IReadOnlyList<ServedModel> m
     public void Begin() => Interlocked.Increment(ref _active);
     public void End() => Interlocked.Decrement(ref _active);
 
-    public Receipt SignReceipt(InferenceRequest request, GenerationResult result) => new Receipt
+    public Receipt SignReceipt(InferenceRequest request, GenerationResult result)
     {
-        RequestHash = request.Hash(),
-        OutputCommitment = new Hash256(result.OutputCommitment!),
-        TraceRoot = new Hash256(result.TraceRoot!),
-        PromptTokens = result.PromptTokens.Length,
-        CompletionTokens = result.Tokens.Length,
-        Price = (ulong)(result.PromptTokens.Length + result.Tokens.Length) * PricePerToken,
-        Provider = key.Address,
-        EngineBuild = EngineBuild,
-    }.Sign(key);
+        var receipt = new Receipt
+        {
+            RequestHash = request.Hash(),
+            OutputCommitment = new Hash256(result.OutputCommitment!),
+            TraceRoot = new Hash256(result.TraceRoot!),
+            PromptTokens = result.PromptTokens.Length,
+            CompletionTokens = result.Tokens.Length,
+            Price = (ulong)(result.PromptTokens.Length + result.Tokens.Length) * PricePerToken,
+            Provider = key.Address,
+            EngineBuild = EngineBuild,
+        };
+        if (!Faults.BadSignature) return receipt.Sign(key);
+        // FAULT INJECTION (tests only): the same receipt, signed by a key that is not the provider's.
+        using var wrong = Secp256k1Key.Generate(System.Security.Cryptography.RandomNumberGenerator.Create());
+        return WithSignature(receipt, wrong.Sign(receipt.Hash()));
+    }
+
+    private static Receipt WithSignature(Receipt r, Signature signature) => new()
+    {
+        RequestHash = r.RequestHash,
+        OutputCommitment = r.OutputCommitment,
+        TraceRoot = r.TraceRoot,
+        PromptTokens = r.PromptTokens,
+        CompletionTokens = r.CompletionTokens,
+        Price = r.Price,
+        Provider = r.Provider,
+        EngineBuild = r.EngineBuild,
+        Signature = signature,
+    };
 
     public void Dispose()
     {
