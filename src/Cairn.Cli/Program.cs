@@ -18,6 +18,9 @@ public static class Program
             GatewayCommand.Create(),
             NodeCommand.Create(),
         };
-        return root.Parse(args).Invoke();
+        var parse = root.Parse(args);
+        int code = parse.Invoke();
+        return parse.Errors.Count > 0 ? 2 : code; // a malformed command line exits like every other bad argument
+
     }
 }
