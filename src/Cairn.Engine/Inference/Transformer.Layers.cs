@@ -123,6 +123,19 @@ public sealed partial class Transformer
         bool quantized = RowDot.NeedsQuantizedActivation(w.Type);
         if (quantized) x.EnsureQuantized();
         int rows = w.Rows, n = x.Count;
+        if (n == 1)
+        {
+            // Decode: one input vector, its spans taken once rather than per row.
+            _parallel.For(rows, 16, (start, end) =>
+            {
+                ReadOnlySpan<float> xf = quantized ? default : x.Row(0);
+                ReadOnlySpan<sbyte> xq = quantized ? x.Quantized(0) : default;
+                ReadOnlySpan<float> xs = quantized ? x.Scales(0) : default;
+                ReadOnlySpan<int> xsum = quantized ? x.Sums(0) : default;
+                for (int r = start; r < end; r++) y[r] = RowDot.Compute(w.Type, w.Row(r), w.Cols, xf, xq, xs, xsum);
+            });
+            return;
+        }
         _parallel.For(rows, 16, (start, end) =>
         {
             for (int r = start; r < end; r++)

@@ -14,7 +14,27 @@ public static class Dot
         Span<float> lanes = stackalloc float[ReferenceDot.Lanes];
         lanes.Clear();
         Accumulate(lanes, a, b);
-        return ReferenceDot.Tree16(lanes);
+        return Tree16(lanes);
+    }
+
+    /// <summary>
+    /// <see cref="ReferenceDot.Tree16"/> in registers: the same additions of the same pairs in the same order
+    /// (IEEE addition is commutative, so a + b and b + a are the same bits).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float Tree16(Span<float> lanes)
+    {
+        ref float l0 = ref MemoryMarshal.GetReference(lanes);
+        return Tree8(Vector256.LoadUnsafe(ref l0) + Vector256.LoadUnsafe(ref l0, 8)); // width 8: lane[i] + lane[i + 8]
+    }
+
+    /// <summary><see cref="ReferenceDot.Tree8"/> in registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float Tree8(Vector256<float> v)
+    {
+        Vector128<float> a = v.GetLower() + v.GetUpper();                       // width 4: lane[i] + lane[i + 4]
+        Vector128<float> b = a + Vector128.Shuffle(a, Vector128.Create(2, 3, 0, 1)); // width 2: lane[i] + lane[i + 2]
+        return b.ToScalar() + b.GetElement(1);                                  // width 1
     }
 
     /// <summary>

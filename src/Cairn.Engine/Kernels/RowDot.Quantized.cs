@@ -97,9 +97,7 @@ public static partial class RowDot
                 break;
         }
 
-        Span<float> lanes = stackalloc float[8];
-        acc.StoreUnsafe(ref MemoryMarshal.GetReference(lanes));
-        return ReferenceDot.Tree8(lanes) - mins;
+        return Dot.Tree8(acc) - mins;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -88,7 +88,7 @@ public static partial class RowDot
             Dot.Accumulate(lanes, piece, x.Slice(start, count));
         }
 
-        return ReferenceDot.Tree16(lanes);
+        return Dot.Tree16(lanes);
     }
 
     /// <summary>Exact f16 → f32 of 16 halves held in 32-bit lanes (<see cref="HalfBits.F16ToSingle"/>'s recipe).</summary>
