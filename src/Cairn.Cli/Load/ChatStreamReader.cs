@@ -80,8 +80,9 @@ public static class ChatStreamReader
                     break;
             }
         }
-        // A last event not followed by a blank line still counts (some servers end "data: [DONE]\n" then close).
-        if (!state.Done && data.Length > 0) Dispatch(state, eventName, data.ToString(), onFirstContent);
+        // An event cut before its blank line is incomplete and dropped (the SSE rule), except a final "data: [DONE]"
+        // some servers close right after.
+        if (!state.Done && data.ToString() == "[DONE]") state.Done = true;
         return new ChatStreamResult
         {
             Done = state.Done,
