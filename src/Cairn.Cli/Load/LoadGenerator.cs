@@ -69,7 +69,8 @@ public static class LoadGenerator
         MaxConnectionsPerServer = connections,
         PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
         ConnectTimeout = TimeSpan.FromSeconds(10),
-    }) { Timeout = Timeout.InfiniteTimeSpan };
+    })
+    { Timeout = Timeout.InfiniteTimeSpan };
 
     private static byte[] RequestBody(LoadOptions o)
     {

@@ -41,8 +41,11 @@ public sealed class LoadGeneratorTests
     {
         var o = new LoadOptions
         {
-            BaseUrl = new Uri("http://127.0.0.1:1/v1"), Model = "m", Clients = clients,
-            Duration = seconds is { } s ? TimeSpan.FromSeconds(s) : null, Requests = requests,
+            BaseUrl = new Uri("http://127.0.0.1:1/v1"),
+            Model = "m",
+            Clients = clients,
+            Duration = seconds is { } s ? TimeSpan.FromSeconds(s) : null,
+            Requests = requests,
         };
         Assert.Throws<ArgumentException>(o.Validate);
     }
@@ -78,7 +81,12 @@ public sealed class LoadGeneratorTests
         await using var server = new CannedServer(answers, truncatedIndex: 1);
         var report = await LoadGenerator.RunAsync(new LoadOptions
         {
-            BaseUrl = new Uri($"http://127.0.0.1:{server.Port}/v1"), Model = "m", ApiKey = "secret-key", Clients = 1, Duration = null, Requests = 10,
+            BaseUrl = new Uri($"http://127.0.0.1:{server.Port}/v1"),
+            Model = "m",
+            ApiKey = "secret-key",
+            Clients = 1,
+            Duration = null,
+            Requests = 10,
             RequestTimeout = TimeSpan.FromSeconds(20),
         });
         Assert.Equal(10, report.Requests);
