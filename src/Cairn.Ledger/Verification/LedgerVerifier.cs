@@ -105,6 +105,9 @@ public static class LedgerVerifier
 
         public string? CompareProjections(ILedgerStore store)
         {
+            var head = store.ReadHead();
+            if (head != new LedgerHead(Sequence, Previous, Epoch))
+                return $"the head says #{head.Sequence} {head.Hash} epoch {head.Epoch}; the journal ends at #{Sequence} {Previous} epoch {Epoch}";
             var stored = store.ReadBalances().ToDictionary(b => b.Account, b => b.Balance, StringComparer.Ordinal);
             foreach (var (account, balance) in Balances.OrderBy(b => b.Key, StringComparer.Ordinal))
             {
@@ -128,9 +131,6 @@ public static class LedgerVerifier
                 if (!Roots.TryGetValue(r.Epoch, out var root) || root.Root != r.Root || root.Sequence != r.CloseSequence)
                     return $"epoch {r.Epoch}: the epochs table records root {r.Root} at #{r.CloseSequence}, the journal does not";
             }
-            var head = store.ReadHead();
-            if (head != new LedgerHead(Sequence, Previous, Epoch))
-                return $"the head says #{head.Sequence} {head.Hash} epoch {head.Epoch}; the journal ends at #{Sequence} {Previous} epoch {Epoch}";
             return null;
         }
     }
