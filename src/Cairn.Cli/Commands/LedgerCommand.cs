@@ -105,7 +105,7 @@ internal static class LedgerCommand
         var store = NewStoreOptions();
         var seed = new Option<int>("--seed") { Required = true };
         var count = new Option<long>("--count") { Required = true };
-        var command = new Command("apply-stream", "Apply the deterministic workload stream from its start; print \"ack ID SEQ\" after each commit") { Hidden = true };
+        var command = new Command("apply-stream", "Apply the deterministic workload stream, resuming after its last entry; print \"ack ID SEQ\" after each commit") { Hidden = true };
         command.Options.Add(seed);
         command.Options.Add(count);
         AddTo(command, store);
@@ -115,8 +115,9 @@ internal static class LedgerCommand
             var ledger = new LedgerBook(s);
             var workload = new LedgerWorkload(parse.GetValue(seed));
             using var stdout = new StreamWriter(Console.OpenStandardOutput()) { AutoFlush = true };
-            long n = parse.GetValue(count);
-            for (long i = 0; i < n; i++)
+            long n = parse.GetValue(count), start = workload.ResumeIndex(s);
+            Console.Error.WriteLine($"resuming at operation {start}");
+            for (long i = start; i < n; i++)
             {
                 var (id, result) = workload.Apply(ledger, i);
                 if (result.IsOk) stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ack {id} {result.Sequence}"));

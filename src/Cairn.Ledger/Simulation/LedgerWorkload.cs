@@ -11,7 +11,9 @@ namespace Cairn.Ledger.Simulation;
 /// stream from 0 after a crash replays what it had applied (no-ops) and then continues exactly as an uninterrupted run
 /// would. Operations: deposits, holds, settlements and releases of earlier holds, bonds, unbonds, stake withdrawals,
 /// slashes, payouts and epoch closes, among 8 clients and 4 providers; many fail on purpose (insufficient funds, holds
-/// already closed, immature unbondings), which must write nothing.
+/// already closed, immature unbondings), which must write nothing. A refused operation may succeed if it is tried later
+/// in another state, so a restarted stream resumes at <see cref="ResumeIndex"/> — the last operation that left an
+/// entry (re-applied: a no-op) — rather than at 0; each entry's authorization records which operation wrote it.
 /// </summary>
 public sealed class LedgerWorkload(int seed, int clients = 8, int providers = 4)
 {
@@ -35,7 +37,7 @@ public sealed class LedgerWorkload(int seed, int clients = 8, int providers = 4)
         rng.Next(); // the kind's draw (KindOf)
         int roll = rng.Next(100);
         string id = $"w{seed}-{index}";
-        var auth = Keccak256.Hash(System.Text.Encoding.ASCII.GetBytes(id));
+        var auth = Authorization(index);
         Address client = Client(rng.Next(clients)), provider = Provider(rng.Next(providers));
         long amount = 1 + rng.Next(5_000);
         switch (KindOf(index))
@@ -61,6 +63,33 @@ public sealed class LedgerWorkload(int seed, int clients = 8, int providers = 4)
                 long epoch = ClosesBefore(index);
                 return (LedgerBook.EpochCloseId(epoch), ledger.CloseEpoch(epoch, out _));
         }
+    }
+
+    private static ReadOnlySpan<byte> Magic => "cairn-wl"u8;
+
+    /// <summary>The authorization the workload gives operation <paramref name="index"/>: "cairn-wl" ‖ seed ‖ index ‖ zeros.</summary>
+    public Hash256 Authorization(long index)
+    {
+        Span<byte> bytes = stackalloc byte[Hash256.Size];
+        bytes.Clear();
+        Magic.CopyTo(bytes);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(bytes[8..], seed);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(bytes[16..], index);
+        return new Hash256(bytes);
+    }
+
+    /// <summary>Where a restarted stream continues: the index of the last operation of this seed that wrote an entry (0 if none).</summary>
+    public long ResumeIndex(Storage.ILedgerStore store)
+    {
+        long last = 0;
+        Span<byte> bytes = stackalloc byte[Hash256.Size];
+        foreach (var entry in store.ReadJournal())
+        {
+            entry.Authorization.CopyTo(bytes);
+            if (!bytes[..8].SequenceEqual(Magic) || System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(bytes[8..]) != seed) continue;
+            last = Math.Max(last, System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(bytes[16..]));
+        }
+        return last;
     }
 
     private readonly List<long> _closesBefore = [0];
