@@ -183,7 +183,7 @@ public abstract class LedgerBookTests : LedgerTestBase
         var payout = journal.Single(e => e.Id == $"epoch/0/payout/{Account.ProviderEarnings(Provider)}");
         Assert.Equal(0, book.Balance(Account.ProviderEarnings(Provider)));
         Assert.Equal(500, book.Balance(Account.Royalty(Owner)));                        // below the 1,000 threshold: stays
-        Assert.Equal(Journal.MerkleRoot.Compute([.. hashesBefore, payout.Hash]), root);
+        Assert.Equal(Cairn.Ledger.Journal.MerkleRoot.Compute([.. hashesBefore, payout.Hash]), root);
         Assert.Equal(root, Store.ReadEpochs().Single().Root);
         Assert.Equal(1, book.OpenEpoch);
 
