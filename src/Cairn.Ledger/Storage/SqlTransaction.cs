@@ -63,14 +63,30 @@ internal sealed class SqlTransaction(SqlLedgerStore store, DbConnection connecti
             ("@seq", entry.Sequence), ("@id", entry.Id), ("@kind", (long)entry.Kind), ("@epoch", entry.Epoch), ("@auth", entry.Authorization.ToArray()),
             ("@subject", entry.Subject), ("@ref", entry.Reference), ("@unlock", entry.UnlockEpoch), ("@content", entry.ContentHash().ToArray()),
             ("@prev", entry.Previous.ToArray()), ("@hash", entry.Hash.ToArray()));
-        for (int i = 0; i < entry.Postings.Count; i++)
+        if (entry.Postings.Count > 0)
         {
-            var p = entry.Postings[i];
-            SqlLedgerStore.Execute(connection, transaction, "INSERT INTO ledger_postings (seq, idx, account, amount) VALUES (@seq, @idx, @account, @amount)",
-                ("@seq", entry.Sequence), ("@idx", (long)i), ("@account", p.Account), ("@amount", p.Amount));
+            // One statement for the postings and one for the balances (deltas merged per account: an upsert may touch a row once).
+            var rows = new List<string>();
+            var values = new List<(string, object?)> { ("@seq", entry.Sequence) };
+            for (int i = 0; i < entry.Postings.Count; i++)
+            {
+                rows.Add($"(@seq, {i}, @a{i}, @v{i})");
+                values.Add(($"@a{i}", entry.Postings[i].Account));
+                values.Add(($"@v{i}", entry.Postings[i].Amount));
+            }
+            SqlLedgerStore.Execute(connection, transaction, "INSERT INTO ledger_postings (seq, idx, account, amount) VALUES " + string.Join(", ", rows), [.. values]);
+            var deltas = entry.Postings.GroupBy(p => p.Account, StringComparer.Ordinal).Select(g => (Account: g.Key, Delta: g.Sum(p => p.Amount))).ToList();
+            rows.Clear();
+            values.Clear();
+            for (int i = 0; i < deltas.Count; i++)
+            {
+                rows.Add($"(@a{i}, @v{i})");
+                values.Add(($"@a{i}", deltas[i].Account));
+                values.Add(($"@v{i}", deltas[i].Delta));
+            }
             SqlLedgerStore.Execute(connection, transaction,
-                "INSERT INTO ledger_balances (account, balance) VALUES (@account, @amount) ON CONFLICT (account) DO UPDATE SET balance = ledger_balances.balance + excluded.balance",
-                ("@account", p.Account), ("@amount", p.Amount));
+                "INSERT INTO ledger_balances (account, balance) VALUES " + string.Join(", ", rows) +
+                " ON CONFLICT (account) DO UPDATE SET balance = ledger_balances.balance + excluded.balance", [.. values]);
         }
         long epoch = head.Epoch;
         switch (entry.Kind)
