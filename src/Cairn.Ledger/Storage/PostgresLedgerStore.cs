@@ -32,6 +32,9 @@ public sealed class PostgresLedgerStore : SqlLedgerStore
     protected override string IntegerType => "BIGINT";
     protected override string BlobType => "BYTEA";
 
+    protected override bool SchemaExists(DbConnection connection, DbTransaction transaction) =>
+        Scalar(connection, transaction, "SELECT to_regclass('ledger_meta') IS NOT NULL") is true;
+
     protected override DbConnection OpenConnection() => _dataSource.OpenConnection();
 
     protected override DbTransaction BeginWrite(DbConnection connection)

@@ -35,7 +35,22 @@ public abstract class SqlLedgerStore : ILedgerStore
     protected abstract string IntegerType { get; }
     protected abstract string BlobType { get; }
 
+    /// <summary>True when this database (schema) already holds a ledger.</summary>
+    protected abstract bool SchemaExists(DbConnection connection, DbTransaction transaction);
+
+    /// <summary>
+    /// Creates the tables unless they exist, then checks the schema version. Existing tables are not touched: DDL on a
+    /// live ledger (CREATE INDEX IF NOT EXISTS still locks its table) could deadlock with gateways already writing.
+    /// </summary>
     protected void CreateSchema(DbConnection connection, DbTransaction transaction)
+    {
+        if (!SchemaExists(connection, transaction)) CreateTables(connection, transaction);
+        string? version = Scalar(connection, transaction, "SELECT value FROM ledger_meta WHERE key = 'schema_version'") as string;
+        if (version != SchemaVersion.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            throw new InvalidOperationException($"{Description}: ledger schema version {version}; this build reads version {SchemaVersion}");
+    }
+
+    private void CreateTables(DbConnection connection, DbTransaction transaction)
     {
         string i = IntegerType, b = BlobType;
         string[] ddl =
@@ -53,9 +68,6 @@ public abstract class SqlLedgerStore : ILedgerStore
         foreach (string sql in ddl) Execute(connection, transaction, sql);
         Execute(connection, transaction, "INSERT INTO ledger_meta (key, value) VALUES ('schema_version', @v) ON CONFLICT (key) DO NOTHING", ("@v", SchemaVersion.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         Execute(connection, transaction, "INSERT INTO ledger_head (one, seq, hash, epoch) VALUES (1, 0, @h, 0) ON CONFLICT (one) DO NOTHING", ("@h", new byte[Hash256.Size]));
-        string? version = Scalar(connection, transaction, "SELECT value FROM ledger_meta WHERE key = 'schema_version'") as string;
-        if (version != SchemaVersion.ToString(System.Globalization.CultureInfo.InvariantCulture))
-            throw new InvalidOperationException($"{Description}: ledger schema version {version}; this build reads version {SchemaVersion}");
     }
 
     public T Write<T>(Func<ILedgerTransaction, T> body)

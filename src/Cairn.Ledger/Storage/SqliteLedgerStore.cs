@@ -47,6 +47,9 @@ public sealed class SqliteLedgerStore : SqlLedgerStore
     protected override string IntegerType => "INTEGER";
     protected override string BlobType => "BLOB";
 
+    protected override bool SchemaExists(DbConnection connection, DbTransaction transaction) =>
+        Convert.ToInt64(Scalar(connection, transaction, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'ledger_meta'"), System.Globalization.CultureInfo.InvariantCulture) > 0;
+
     protected override DbConnection OpenConnection()
     {
         var connection = new SqliteConnection(_connectionString);

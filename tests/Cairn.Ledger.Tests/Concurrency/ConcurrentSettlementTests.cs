@@ -6,7 +6,8 @@ namespace Cairn.Ledger.Tests.Concurrency;
 /// <summary>
 /// Several processes (and, in one process, several threads) race to hold and settle against one client's balance in
 /// one database. However they interleave, exactly as many holds succeed as the deposit covers, the rest are refused
-/// with insufficient_funds, the client never goes negative, and the ledger verifies.
+/// with insufficient_funds, the client never goes negative, and the ledger verifies. Threads also open their stores
+/// while others are writing, as a gateway starting beside running ones does.
 /// </summary>
 public abstract class ConcurrentSettlementTests : LedgerTestBase
 {
@@ -48,9 +49,9 @@ public abstract class ConcurrentSettlementTests : LedgerTestBase
         int held = 0, refused = 0;
         var threads = Enumerable.Range(0, 8).Select(t => new Thread(() =>
         {
-            using var store = Backend.Open();
-            var book = new LedgerBook(store, Options);
             go.Wait();
+            using var store = Backend.Open(); // opening (schema check) while others already write: must not deadlock
+            var book = new LedgerBook(store, Options);
             for (int i = 0; i < 10; i++)
             {
                 var r = book.Hold($"t{t}-{i}", client, Price, Auth($"t{t}-{i}"));
