@@ -40,8 +40,12 @@ public sealed partial class LedgerBook
         if (draft.Entry is null) return draft.Failure;
         var entry = new LedgerEntry
         {
-            Id = entryId, Kind = draft.Entry.Kind, Authorization = draft.Entry.Authorization, Subject = draft.Entry.Subject,
-            Reference = draft.Entry.Reference, Postings = draft.Entry.Postings,
+            Id = entryId,
+            Kind = draft.Entry.Kind,
+            Authorization = draft.Entry.Authorization,
+            Subject = draft.Entry.Subject,
+            Reference = draft.Entry.Reference,
+            Postings = draft.Entry.Postings,
         };
         if (tx.FindEntry(entryId) is { } existing)
         {

@@ -80,13 +80,30 @@ public sealed class LedgerEntry
     {
         var placed = new LedgerEntry
         {
-            Id = Id, Kind = Kind, Authorization = Authorization, Subject = Subject, Reference = Reference, Postings = Postings,
-            Sequence = sequence, Epoch = epoch, UnlockEpoch = unlockEpoch, Previous = previous,
+            Id = Id,
+            Kind = Kind,
+            Authorization = Authorization,
+            Subject = Subject,
+            Reference = Reference,
+            Postings = Postings,
+            Sequence = sequence,
+            Epoch = epoch,
+            UnlockEpoch = unlockEpoch,
+            Previous = previous,
         };
         return new LedgerEntry
         {
-            Id = Id, Kind = Kind, Authorization = Authorization, Subject = Subject, Reference = Reference, Postings = Postings,
-            Sequence = sequence, Epoch = epoch, UnlockEpoch = unlockEpoch, Previous = previous, Hash = placed.ComputeHash(),
+            Id = Id,
+            Kind = Kind,
+            Authorization = Authorization,
+            Subject = Subject,
+            Reference = Reference,
+            Postings = Postings,
+            Sequence = sequence,
+            Epoch = epoch,
+            UnlockEpoch = unlockEpoch,
+            Previous = previous,
+            Hash = placed.ComputeHash(),
         };
     }
 }

@@ -115,9 +115,17 @@ public abstract class SqlLedgerStore : ILedgerStore
             }
             yield return new LedgerEntry
             {
-                Sequence = seq, Id = er.GetString(1), Kind = (EntryKind)er.GetInt64(2), Epoch = er.GetInt64(3),
-                Authorization = ToHash(er, 4), Subject = er.GetString(5), Reference = er.GetString(6), UnlockEpoch = er.GetInt64(7),
-                Previous = ToHash(er, 8), Hash = ToHash(er, 9), Postings = list,
+                Sequence = seq,
+                Id = er.GetString(1),
+                Kind = (EntryKind)er.GetInt64(2),
+                Epoch = er.GetInt64(3),
+                Authorization = ToHash(er, 4),
+                Subject = er.GetString(5),
+                Reference = er.GetString(6),
+                UnlockEpoch = er.GetInt64(7),
+                Previous = ToHash(er, 8),
+                Hash = ToHash(er, 9),
+                Postings = list,
             };
         }
     }

@@ -47,6 +47,7 @@ public static class LedgerVerifier
             if (e.Epoch != Epoch) return $"epoch {e.Epoch}, but epoch {Epoch} is open";
             if (e.Kind is < EntryKind.Deposit or > EntryKind.EpochClose) return $"unknown kind {(int)e.Kind}";
             if (e.Postings.Count == 0 && e.Kind != EntryKind.EpochClose) return "no postings";
+            if (e.Kind == EntryKind.Unbond ? e.UnlockEpoch <= e.Epoch : e.UnlockEpoch != 0) return $"unlock epoch {e.UnlockEpoch} is impossible for a {e.Kind} in epoch {e.Epoch}";
             Int128 sum = 0;
             foreach (var p in e.Postings)
             {
