@@ -1,0 +1,95 @@
+using Cairn.Ledger.Accounts;
+using Cairn.Ledger.Economics;
+using Cairn.Ledger.Journal;
+using Cairn.Ledger.Storage;
+using Cairn.Protocol.Crypto;
+using Cairn.Protocol.Identity;
+
+namespace Cairn.Ledger;
+
+/// <summary>
+/// The ledger's operations (docs/ledger.md). Each builds one journal entry from its inputs and the current state, and
+/// appends it in one transaction together with the balance projection — or returns a <see cref="LedgerResult"/> error
+/// having written nothing. Re-applying an id with the same content is a no-op (<see cref="LedgerResult.Replayed"/>).
+/// Thread-safe; several <see cref="LedgerBook"/>s (in several processes) may share one store.
+/// </summary>
+public sealed partial class LedgerBook(ILedgerStore store, LedgerOptions? options = null)
+{
+    public ILedgerStore Store { get; } = store;
+    public LedgerOptions Options { get; } = options ?? new LedgerOptions();
+
+    /// <summary>Money comes in: <c>external → client:&lt;client&gt;</c>. <paramref name="authorization"/> is the hash of the deposit's proof.</summary>
+    public LedgerResult Deposit(string entryId, Address client, long amount, Hash256 authorization) =>
+        Transfer(entryId, EntryKind.Deposit, Account.External, Account.Client(client), amount, authorization, client.ToString());
+
+    /// <summary>A client takes available money out: <c>client → external</c>.</summary>
+    public LedgerResult Withdraw(string entryId, Address client, long amount, Hash256 authorization) =>
+        Transfer(entryId, EntryKind.Withdrawal, Account.Client(client), Account.External, amount, authorization, client.ToString());
+
+    /// <summary>
+    /// Holds <paramref name="amount"/> of the client's available balance for one request (entry id <c>hold/&lt;holdId&gt;</c>).
+    /// Fails with <see cref="LedgerErrors.InsufficientFunds"/> when the balance cannot cover it.
+    /// </summary>
+    public LedgerResult Hold(string holdId, Address client, long amount, Hash256 authorization)
+    {
+        if (!LedgerIds.TryValidate(holdId, "hold id", out string? error)) return LedgerResult.Fail(LedgerErrors.InvalidId, error);
+        if (amount <= 0) return InvalidAmount(amount);
+        return Apply("hold/" + holdId, _ => Build(EntryKind.Hold, authorization, Account.Client(client), holdId,
+            new Posting(Account.Client(client), -amount), new Posting(Account.Hold(holdId), amount)));
+    }
+
+    /// <summary>
+    /// Settles a hold (entry id <c>settle/&lt;holdId&gt;</c>): <paramref name="fee"/> is split by <paramref name="split"/>
+    /// (default <see cref="LedgerOptions.FeeSplit"/>; rounding in <see cref="FeeSplit"/>) and the rest of the hold goes back
+    /// to the client. <paramref name="authorization"/> is the receipt's hash.
+    /// </summary>
+    public LedgerResult Settle(string holdId, long fee, SettlementParties parties, Hash256 authorization, FeeSplit? split = null)
+    {
+        split ??= Options.FeeSplit;
+        if (!split.IsValid(out string? splitError)) return LedgerResult.Fail(LedgerErrors.InvalidSplit, splitError);
+        if (!LedgerIds.TryValidate(holdId, "hold id", out string? error)) return LedgerResult.Fail(LedgerErrors.InvalidId, error);
+        if (fee < 0) return LedgerResult.Fail(LedgerErrors.InvalidAmount, $"fee must not be negative; got {fee}");
+        return Apply("settle/" + holdId, tx =>
+        {
+            if (tx.FindHold(holdId) is not { } hold) return Failure(LedgerErrors.UnknownHold, $"no hold \"{holdId}\" was placed");
+            if (fee > hold.Amount) return Failure(LedgerErrors.FeeExceedsHold, $"fee {fee} exceeds the {hold.Amount} held by \"{holdId}\"");
+            var postings = new List<Posting> { new(Account.Hold(holdId), -hold.Amount) };
+            AddSplit(postings, fee, parties, split);
+            if (hold.Amount - fee > 0) postings.Add(new Posting(hold.Client, hold.Amount - fee));
+            return Build(EntryKind.Settle, authorization, parties.Provider.ToString(), holdId, [.. postings]);
+        }, RequireOpenHold(holdId));
+    }
+
+    /// <summary>Returns a whole hold to its client (entry id <c>release/&lt;holdId&gt;</c>), e.g. when the request failed.</summary>
+    public LedgerResult Release(string holdId, Hash256 authorization)
+    {
+        if (!LedgerIds.TryValidate(holdId, "hold id", out string? error)) return LedgerResult.Fail(LedgerErrors.InvalidId, error);
+        return Apply("release/" + holdId, tx => tx.FindHold(holdId) is not { } hold
+            ? Failure(LedgerErrors.UnknownHold, $"no hold \"{holdId}\" was placed")
+            : Build(EntryKind.Release, authorization, "", holdId, new Posting(Account.Hold(holdId), -hold.Amount), new Posting(hold.Client, hold.Amount)),
+            RequireOpenHold(holdId));
+    }
+
+    private static Func<ILedgerTransaction, LedgerResult?> RequireOpenHold(string holdId) => tx =>
+        tx.FindHold(holdId) is { ClosedBy: { } closed } ? LedgerResult.Fail(LedgerErrors.HoldClosed, $"hold \"{holdId}\" was already closed by entry #{closed}") : null;
+
+    private static void AddSplit(List<Posting> postings, long fee, SettlementParties parties, FeeSplit split)
+    {
+        long provider = FeeSplit.Share(fee, split.ProviderBps);
+        long owner = parties.ModelOwner is null ? 0 : FeeSplit.Share(fee, split.ModelOwnerBps);
+        var authors = parties.AdapterAuthors ?? [];
+        long perAuthor = authors.Count == 0 ? 0 : FeeSplit.Share(fee, split.AdapterAuthorsBps) / authors.Count;
+        long validators = FeeSplit.Share(fee, split.ValidatorPoolBps);
+        long treasury = fee - provider - owner - perAuthor * authors.Count - validators; // its own share, unclaimed shares and every remainder
+        Add(postings, Account.ProviderEarnings(parties.Provider), provider);
+        if (parties.ModelOwner is { } o) Add(postings, Account.Royalty(o), owner);
+        foreach (var a in authors) Add(postings, Account.Royalty(a), perAuthor);
+        Add(postings, Account.ValidatorPool, validators);
+        Add(postings, Account.Treasury, treasury);
+    }
+
+    private static void Add(List<Posting> postings, string account, long amount)
+    {
+        if (amount != 0) postings.Add(new Posting(account, amount));
+    }
+}
