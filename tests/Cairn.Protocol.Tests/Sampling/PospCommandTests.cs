@@ -12,7 +12,7 @@ public class PospCommandTests
         Assert.Contains("smallest safe p: 1.2501% (12501 ppm)", text);
         Assert.Matches(@"\n\s+1%\s+-20\s+no", text);
         Assert.Matches(@"\n\s+5%\s+300\s+yes", text);
-        Assert.Matches(@"1.2501%\s+0.0008\s+yes\s+<- smallest safe p", text);
+        Assert.Matches(@"1.2501%\s+0.008\s+yes\s+<- smallest safe p", text);
     }
 
     [Fact]
