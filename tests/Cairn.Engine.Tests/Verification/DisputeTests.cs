@@ -126,10 +126,26 @@ public class DisputeTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Dispute_cost_on_aidreams260K_versus_full_rerun()
+    public void Dispute_cost_on_aidreams260K_versus_full_rerun() =>
+        Measure("aidreams260K", new Transformer(Model.Load(ReferenceData.Model("aidreams260K.gguf")), 1), 120, 5);
+
+    /// <summary>Set CAIRN_DISPUTE_MODEL to a GGUF file (e.g. the 110M-class synthetic model of docs/verification.md) to measure it.</summary>
+    [Fact]
+    public void Dispute_cost_on_the_model_in_CAIRN_DISPUTE_MODEL()
     {
-        var t = new Transformer(Model.Load(ReferenceData.Model("aidreams260K.gguf")), 1);
-        var (fed, _) = Honest(t, maxTokens: 120);
+        var path = Environment.GetEnvironmentVariable("CAIRN_DISPUTE_MODEL");
+        if (string.IsNullOrEmpty(path))
+        {
+            output.WriteLine("CAIRN_DISPUTE_MODEL is not set: nothing measured");
+            return;
+        }
+        int threads = int.TryParse(Environment.GetEnvironmentVariable("CAIRN_DISPUTE_THREADS"), out var n) ? n : 1;
+        Measure(Path.GetFileName(path), new Transformer(Model.Load(path), threads), 120, 2);
+    }
+
+    private void Measure(string name, Transformer t, int maxTokens, int repeats)
+    {
+        var (fed, result) = Honest(t, maxTokens);
         int layers = t.Config.Layers, step = fed.Length - 1, layer = layers / 2;
         var honest = TraceExport.Replay(t, fed, captureLayer: layer - 1);
         var cheater = SkippingLayer(t, fed, step, layer);
@@ -138,14 +154,17 @@ public class DisputeTests(ITestOutputHelper output)
         Referee.Recompute(t, c); // warm up
         TraceExport.Replay(t, fed);
         var full = Stopwatch.StartNew();
-        for (int i = 0; i < 5; i++) TraceExport.Replay(t, fed);
+        for (int i = 0; i < repeats; i++) TraceExport.Replay(t, fed);
         full.Stop();
         var verdict = default(RefereeResult);
         var one = Stopwatch.StartNew();
-        for (int i = 0; i < 5; i++) verdict = Referee.Recompute(t, c);
+        for (int i = 0; i < repeats; i++) verdict = Referee.Recompute(t, c);
         one.Stop();
         Assert.Equal(honest.LayerHashes[step][layer], verdict!.Hash);
-        output.WriteLine($"aidreams260K: {layers} layers, {fed.Length} positions; referee (1 layer × {verdict.Positions} positions) {one.Elapsed.TotalMilliseconds / 5:F2} ms, "
-            + $"full re-run (prefill of all positions) {full.Elapsed.TotalMilliseconds / 5:F2} ms, ratio {one.Elapsed / full.Elapsed:F3} (ideal 1/{layers} = {1.0 / layers:F3})");
+        double generation = (result.PrefillTime + result.DecodeTime).TotalMilliseconds;
+        double replay = full.Elapsed.TotalMilliseconds / repeats, referee = one.Elapsed.TotalMilliseconds / repeats;
+        output.WriteLine($"{name}: {layers} layers, {fed.Length} positions, {t.Threads} thread(s); generation (prefill + decode) {generation:F1} ms; "
+            + $"full re-run as one prefill {replay:F1} ms; referee (1 layer × {verdict.Positions} positions) {referee:F2} ms; "
+            + $"referee / re-run {referee / replay:F4}, referee / generation {referee / generation:F4} (1/L = {1.0 / layers:F4})");
     }
 }
