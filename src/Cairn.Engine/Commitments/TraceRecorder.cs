@@ -11,6 +11,13 @@ namespace Cairn.Engine.Commitments;
 public sealed class TraceRecorder(int layers)
 {
     private readonly List<byte[]?[]> _steps = [];
+    private readonly List<float[]?> _captured = [];
+
+    /// <summary>
+    /// Opt-in (default -1, off): the layer whose output activations are also kept, per position, for a dispute
+    /// (Verification/TraceExport). Off, it costs one comparison per recorded layer.
+    /// </summary>
+    public int CaptureLayer { get; set; } = -1;
 
     public int Layers => layers;
     public int Steps => _steps.Count;
@@ -20,6 +27,11 @@ public sealed class TraceRecorder(int layers)
     {
         while (_steps.Count <= position) _steps.Add(new byte[]?[layers]);
         _steps[position][layer] = SHA256.HashData(CanonicalFloats.Bytes(activation));
+        if (layer == CaptureLayer)
+        {
+            while (_captured.Count <= position) _captured.Add(null);
+            _captured[position] = activation.ToArray();
+        }
     }
 
     /// <summary>The hash of one layer's output at one position (null if that layer did not run here).</summary>
@@ -44,8 +56,12 @@ public sealed class TraceRecorder(int layers)
         return MerkleTree.Root(roots);
     }
 
+    /// <summary>The output of <see cref="CaptureLayer"/> at <paramref name="position"/>, if it was captured.</summary>
+    public float[]? Captured(int position) => position < _captured.Count ? _captured[position] : null;
+
     public void Truncate(int positions)
     {
         if (positions < _steps.Count) _steps.RemoveRange(positions, _steps.Count - positions);
+        if (positions < _captured.Count) _captured.RemoveRange(positions, _captured.Count - positions);
     }
 }

@@ -1,0 +1,132 @@
+using System.CommandLine;
+using System.Security.Cryptography;
+using Cairn.Engine.Inference;
+using Cairn.Engine.Models;
+using Cairn.Engine.Verification;
+using Cairn.Protocol.Crypto;
+using Cairn.Protocol.Encoding;
+using Cairn.Protocol.Messages;
+using Cairn.Protocol.Sampling;
+using Cairn.Protocol.Validation;
+
+namespace Cairn.Cli.Commands;
+
+/// <summary>
+/// <c>cairn verify EVIDENCE --model FILE</c>: re-checks a stored dispute verdict independently — the evidence's
+/// signatures, traces and first difference (<see cref="DisputeEvidence.Check"/>), then the disputed layer recomputed by
+/// this machine's referee. Exit 0: the verdict holds; 1: it does not; 2: bad arguments or files.
+/// Also the glue that builds evidence from two parties' traces (<see cref="Build"/>), since only this project sees both
+/// the engine and the protocol.
+/// </summary>
+public static class VerifyCommand
+{
+    public static Command Create()
+    {
+        var evidence = new Argument<FileInfo>("EVIDENCE") { Description = "A DisputeEvidence file (canonical encoding)" };
+        var model = new Option<FileInfo>("--model", "-m") { Description = "The GGUF model the request names", Required = true };
+        var threads = new Option<int>("--threads", "-t") { Description = "Threads (never changes a bit)", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var command = new Command("verify", "Re-check a dispute's verdict by recomputing the disputed layer") { evidence, model, threads };
+        command.SetAction(parse => CliErrors.Run(() =>
+        {
+            var file = parse.GetValue(evidence)!;
+            var modelFile = parse.GetValue(model)!;
+            DisputeEvidence e;
+            try { e = DisputeEvidence.Decode(File.ReadAllBytes(file.FullName)); }
+            catch (CanonicalFormatException x) { throw new ArgumentException($"{file.Name}: {x.Message}"); }
+            byte[] fileHash;
+            using (var stream = File.OpenRead(modelFile.FullName)) fileHash = SHA256.HashData(stream);
+            if (new Hash256(fileHash) != e.Request.ModelHash)
+            {
+                Console.Error.WriteLine($"cairn: verify: {modelFile.Name} hashes to {Convert.ToHexStringLower(fileHash)}, the request names model {e.Request.ModelHash}");
+                return 2;
+            }
+            var transformer = new Transformer(Model.Load(modelFile.FullName), Math.Max(1, parse.GetValue(threads)));
+            var (result, referee) = Recheck(transformer, e);
+            Console.WriteLine($"evidence {e.Hash()}: request {e.Request.Hash()}, asserter {e.AsserterReceipt.Provider}, validator {e.ValidatorReceipt.Provider}");
+            Console.WriteLine($"disputed step {e.Step}, layer {e.Layer}; verdict {e.Verdict}");
+            if (referee is not null)
+                Console.WriteLine($"recomputed {Convert.ToHexStringLower(referee.Hash)} (1 layer × {referee.Positions} positions, {referee.Elapsed.TotalMilliseconds:F1} ms)");
+            if (!result.IsValid)
+            {
+                Console.WriteLine($"verdict does NOT hold: {result}");
+                return 1;
+            }
+            Console.WriteLine("verdict holds");
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>The evidence's own checks, then the referee rerun on this machine; valid iff the verdict holds.</summary>
+    public static (ValidationResult Result, RefereeResult? Referee) Recheck(Transformer transformer, DisputeEvidence e)
+    {
+        var check = e.Check();
+        if (!check.IsValid) return (check, null);
+        RefereeResult referee;
+        try
+        {
+            referee = Referee.Recompute(transformer, new RefereeCase
+            {
+                Tokens = e.FedTokens(),
+                Step = e.Step,
+                Layer = e.Layer,
+                Inputs = e.Layer == 0 ? null : e.Inputs.ToArray(),
+                AgreedInputHashes = e.Layer == 0 ? null : e.AgreedInputHashes().Select(h => h.ToArray()).ToArray(),
+            });
+        }
+        catch (Exception x) when (x is RefereeException or ArgumentException)
+        {
+            return (ValidationResult.Fail(DisputeEvidence.EvidenceMismatch, $"the referee refused the case: {x.Message}"), null);
+        }
+        if (new Hash256(referee.Hash) != e.RecomputedHash)
+            return (ValidationResult.Fail(DisputeEvidence.EvidenceMismatch, $"the layer recomputes to {Convert.ToHexStringLower(referee.Hash)}, the evidence says {e.RecomputedHash}"), referee);
+        if (new Hash256(referee.InputsHash) != e.InputsHash)
+            return (ValidationResult.Fail(DisputeEvidence.EvidenceMismatch, "the referee's inputs hash differs from the evidence's"), referee);
+        return (ValidationResult.Ok, referee);
+    }
+
+    /// <summary>
+    /// Settles a dispute between two traces of one request: bisection to the first (step, layer) that differs, the
+    /// referee on the inputs <paramref name="supplier"/> hands over (a trace that captured layer − 1; either party's, the
+    /// inputs are checked against the hashes both committed), and the evidence with its verdict.
+    /// </summary>
+    public static DisputeEvidence Build(Transformer transformer, InferenceRequest request,
+        Receipt asserterReceipt, int[] asserterTokens, ExportedTrace asserterTrace,
+        Receipt validatorReceipt, int[] validatorTokens, ExportedTrace validatorTrace,
+        Func<int, ExportedTrace> supplier)
+    {
+        var a = ToCommitment(asserterTrace);
+        var v = ToCommitment(validatorTrace);
+        var point = Bisection.FirstDifference(a, v) ?? throw new InvalidOperationException("the traces are equal: there is no dispute");
+        int[] fed = [.. request.PromptTokens, .. asserterTokens];
+        var inputs = supplier(point.Layer - 1);
+        var c = TraceExport.Case(inputs, fed, point.Step, point.Layer);
+        var referee = Referee.Recompute(transformer, c);
+        var recomputed = new Hash256(referee.Hash);
+        IReadOnlyList<Hash256> StepLayers(TraceCommitment t) => point.Step < t.Steps ? t.LayerHashes(point.Step)! : [];
+        var aLayers = StepLayers(a);
+        var vLayers = StepLayers(v);
+        return new DisputeEvidence
+        {
+            Request = request,
+            AsserterReceipt = asserterReceipt,
+            ValidatorReceipt = validatorReceipt,
+            Step = point.Step,
+            Layer = point.Layer,
+            AsserterTokens = asserterTokens,
+            ValidatorTokens = validatorTokens,
+            AsserterStepRoots = a.StepRoots,
+            ValidatorStepRoots = v.StepRoots,
+            AgreedLayerHashes = Enumerable.Range(0, point.Step).Select(s => a.LayerHashes(s)!).ToArray(),
+            AsserterStepLayers = aLayers,
+            ValidatorStepLayers = vLayers,
+            Inputs = c.Inputs ?? [],
+            InputsHash = new Hash256(referee.InputsHash),
+            RecomputedHash = recomputed,
+            Verdict = DisputeEvidence.Decide(recomputed, point.Layer < aLayers.Count ? aLayers[point.Layer] : null, point.Layer < vLayers.Count ? vLayers[point.Layer] : null),
+        };
+    }
+
+    public static TraceCommitment ToCommitment(ExportedTrace e) =>
+        TraceCommitment.FromLayerHashes(e.LayerHashes.Select(step => (IReadOnlyList<Hash256>)step.Select(h => new Hash256(h)).ToArray()).ToArray());
+}
