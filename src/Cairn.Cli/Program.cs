@@ -17,6 +17,10 @@ public static class Program
             DevnetCommand.Create(),
             GatewayCommand.Create(),
             NodeCommand.Create(),
+            LoadCommand.Create(),
+            LedgerCommand.Create(),
+            PospCommand.Create(),
+            VerifyCommand.Create(),
         };
         var parse = root.Parse(args);
         int code = parse.Invoke();
