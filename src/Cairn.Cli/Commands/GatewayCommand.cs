@@ -15,17 +15,25 @@ internal static class GatewayCommand
         var data = new Option<string>("--data") { Description = "Folder for receipts and state", DefaultValueFactory = _ => "gateway-data" };
         var key = new Option<string?>("--key") { Description = "Encrypted key file of the gateway's identity (default: an ephemeral key)" };
         var passphraseEnv = new Option<string?>("--passphrase-env") { Description = "Environment variable holding the key file's passphrase" };
+        var postgres = new Option<string?>("--postgres") { Description = "PostgreSQL connection string of a ledger shared by several gateways (default: SQLite in --data)" };
+        var credit = new Option<long>("--initial-credit") { Description = "Balance in micro-units each API-key client starts with (a local network's faucet; 0: none)", DefaultValueFactory = _ => 1_000_000_000_000 };
+        var stake = new Option<long?>("--genesis-stake") { Description = "Stake bonded for a registering provider that has none (default: the minimum stake; 0: none)" };
         var parent = new Option<int?>("--parent-pid") { Hidden = true };
-        var command = new Command("gateway", "Run a gateway: the OpenAI-compatible API, routing and receipts") { port, grpcPort, apiKeys, data, key, passphraseEnv, parent };
+        var command = new Command("gateway", "Run a gateway: the OpenAI-compatible API, routing and receipts") { port, grpcPort, apiKeys, data, key, passphraseEnv, postgres, credit, stake, parent };
         command.SetAction((parse, cancel) => Task.FromResult(CliErrors.Run(() =>
         {
             var keys = parse.GetValue(apiKeys) is { Length: > 0 } given ? given : ["sk-cairn-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))];
             if (keys.Any(k => k.Length < 8)) throw new ArgumentException("an API key needs at least 8 characters");
+            if (parse.GetValue(credit) < 0) throw new ArgumentException("--initial-credit is negative");
+            if (parse.GetValue(stake) < 0) throw new ArgumentException("--genesis-stake is negative");
             var options = new GatewayOptions
             {
                 Port = CheckPort(parse.GetValue(port), "--port"),
                 GrpcPort = CheckPort(parse.GetValue(grpcPort), "--grpc-port"),
-                ApiKeys = keys.Distinct().ToDictionary(k => k, k => "client-" + Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(k)))[..16]),
+                ApiKeys = keys.Distinct().ToDictionary(k => k, GatewayOptions.ClientOf),
+                Postgres = parse.GetValue(postgres),
+                InitialCredit = parse.GetValue(credit),
+                GenesisStake = parse.GetValue(stake),
                 DataDirectory = Path.GetFullPath(parse.GetValue(data)!),
             };
             using var identity = NodeIdentity.Load(parse.GetValue(key), parse.GetValue(passphraseEnv), "gateway");

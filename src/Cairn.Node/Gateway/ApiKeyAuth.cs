@@ -7,7 +7,7 @@ namespace Cairn.Node.Gateway;
 /// <summary><c>Authorization: Bearer KEY</c> → the client account the key maps to; constant-time comparison.</summary>
 public static class ApiKeyAuth
 {
-    public static string Authenticate(HttpContext ctx, GatewayOptions options)
+    public static Cairn.Protocol.Identity.Address Authenticate(HttpContext ctx, GatewayOptions options)
     {
         string? header = ctx.Request.Headers.Authorization;
         if (string.IsNullOrEmpty(header) || !header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))

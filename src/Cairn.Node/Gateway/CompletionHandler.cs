@@ -2,9 +2,11 @@ using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Cairn.Ledger;
 using Cairn.Node.Gateway.OpenAi;
 using Cairn.Node.Rpc;
 using Cairn.Protocol.Crypto;
+using Cairn.Protocol.Identity;
 using Cairn.Protocol.Messages;
 using Grpc.Core;
 
@@ -15,7 +17,7 @@ namespace Cairn.Node.Gateway;
 /// tokens (SSE when streaming), verify its signed receipt, keep the evidence. A provider that fails before anything was
 /// sent to the client is replaced by the next best one, so the client never sees a broken answer.
 /// </summary>
-public sealed class CompletionHandler(ProviderDirectory directory, GatewayState gateway, ReceiptStore receipts, GatewayOptions options,
+public sealed class CompletionHandler(ProviderDirectory directory, GatewayState gateway, GatewayLedger ledger, ReceiptStore receipts, GatewayOptions options,
     TimeProvider time, ILogger<CompletionHandler> log)
 {
     private static readonly byte[] DataPrefix = "data: "u8.ToArray();
@@ -24,7 +26,7 @@ public sealed class CompletionHandler(ProviderDirectory directory, GatewayState 
 
     public async Task Handle(HttpContext ctx, bool chat)
     {
-        string client = ApiKeyAuth.Authenticate(ctx, options);
+        var client = ApiKeyAuth.Authenticate(ctx, options);
         byte[] body = await RequestBody.Read(ctx, options.MaxRequestBodyBytes);
         var req = CompletionRequest.Parse(body, chat);
         if (!directory.All().Any(p => p.Serves(req.Model)))
@@ -72,7 +74,7 @@ public sealed class CompletionHandler(ProviderDirectory directory, GatewayState 
         throw last ?? OpenAiError.Unavailable($"no healthy provider serves '{req.Model}' right now");
     }
 
-    private async Task Serve(HttpContext ctx, CompletionRequest req, string client, ProviderEntry provider, StreamState state)
+    private async Task Serve(HttpContext ctx, CompletionRequest req, Address client, ProviderEntry provider, StreamState state)
     {
         var model = provider.Announcement.Models.First(m => m.Name == req.Model || Convert.ToHexStringLower(m.Hash.Span) == req.Model);
         var tokenizeRequest = new TokenizeRequest { ModelHash = model.Hash, Prompt = req.Prompt ?? "" };
@@ -120,70 +122,93 @@ public sealed class CompletionHandler(ProviderDirectory directory, GatewayState 
         state.Id = id;
         long created = time.GetUtcNow().ToUnixTimeSeconds();
 
-        var generate = new GenerateRequest { Request = Google.Protobuf.ByteString.CopyFrom(inference.Encode()) };
-        generate.Stop.AddRange(req.Stop.Concat(tokens.Stop).Distinct());
-        var text = new StringBuilder();
-        int completionTokens = 0;
-        DoneEvent? done = null;
+        // The price limit is held from the client before any work; the hold ends in exactly one settlement or release.
+        string holdId = inference.Hash().ToString();
+        if (inference.PriceLimit > long.MaxValue) throw OpenAiError.BadRequest("the request's price limit is out of range", "max_tokens");
+        var held = ledger.Hold(holdId, client, (long)inference.PriceLimit, inference.Hash());
+        if (!held.IsOk)
+        {
+            if (held.Code is LedgerErrors.InsufficientFunds or LedgerErrors.UnknownAccount)
+                throw new OpenAiError(402, $"Your balance ({ledger.Balance(client)} micro-units) cannot cover this request's price limit of {inference.PriceLimit}.",
+                    "insufficient_quota", null, "insufficient_quota");
+            throw new InvalidOperationException($"ledger hold failed: {held}");
+        }
+        bool settled = false;
         try
         {
-            // A provider that goes silent (no event for IdleTimeout) is treated as failed, like one that disconnects.
-            using var idle = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted);
-            idle.CancelAfter(options.IdleTimeout);
-            using var call = provider.Client.Generate(generate, cancellationToken: idle.Token);
-            while (await call.ResponseStream.MoveNext(idle.Token))
+
+            var generate = new GenerateRequest { Request = Google.Protobuf.ByteString.CopyFrom(inference.Encode()) };
+            generate.Stop.AddRange(req.Stop.Concat(tokens.Stop).Distinct());
+            var text = new StringBuilder();
+            int completionTokens = 0;
+            DoneEvent? done = null;
+            try
             {
+                // A provider that goes silent (no event for IdleTimeout) is treated as failed, like one that disconnects.
+                using var idle = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted);
                 idle.CancelAfter(options.IdleTimeout);
-                var e = call.ResponseStream.Current;
-                if (e.EventCase == GenerateEvent.EventOneofCase.Done)
+                using var call = provider.Client.Generate(generate, cancellationToken: idle.Token);
+                while (await call.ResponseStream.MoveNext(idle.Token))
                 {
-                    done = e.Done;
-                    break;
-                }
-                if (e.Token.Id >= 0) completionTokens++;
-                if (e.Token.Text.Length == 0) continue;
-                text.Append(e.Token.Text);
-                if (req.Stream)
-                {
-                    await BeginStream(ctx, req, id, created, state);
-                    await WriteEvent(ctx, w => Chunk(w, req, id, created, e.Token.Text, null));
+                    idle.CancelAfter(options.IdleTimeout);
+                    var e = call.ResponseStream.Current;
+                    if (e.EventCase == GenerateEvent.EventOneofCase.Done)
+                    {
+                        done = e.Done;
+                        break;
+                    }
+                    if (e.Token.Id >= 0) completionTokens++;
+                    if (e.Token.Text.Length == 0) continue;
+                    text.Append(e.Token.Text);
+                    if (req.Stream)
+                    {
+                        await BeginStream(ctx, req, id, created, state);
+                        await WriteEvent(ctx, w => Chunk(w, req, id, created, e.Token.Text, null));
+                    }
                 }
             }
-        }
-        catch (RpcException e) when (!ctx.RequestAborted.IsCancellationRequested)
-        {
-            if (e.StatusCode is StatusCode.InvalidArgument && !state.Begun) throw OpenAiError.BadRequest(e.Status.Detail);
-            throw new ProviderFault(e.Status.Detail.Length > 0 ? e.Status.Detail : e.StatusCode.ToString());
-        }
-        catch (OperationCanceledException) when (!ctx.RequestAborted.IsCancellationRequested)
-        {
-            throw new ProviderFault($"the provider sent nothing for {options.IdleTimeout.TotalSeconds:F0} s");
-        }
-        if (done is null) throw new ProviderFault("the provider ended the stream without a receipt");
+            catch (RpcException e) when (!ctx.RequestAborted.IsCancellationRequested)
+            {
+                if (e.StatusCode is StatusCode.InvalidArgument && !state.Begun) throw OpenAiError.BadRequest(e.Status.Detail);
+                throw new ProviderFault(e.Status.Detail.Length > 0 ? e.Status.Detail : e.StatusCode.ToString());
+            }
+            catch (OperationCanceledException) when (!ctx.RequestAborted.IsCancellationRequested)
+            {
+                throw new ProviderFault($"the provider sent nothing for {options.IdleTimeout.TotalSeconds:F0} s");
+            }
+            if (done is null) throw new ProviderFault("the provider ended the stream without a receipt");
 
-        if (!Receipt.TryDecode(done.Receipt.Span, out var receipt, out var malformed)) throw new ProviderFault($"malformed receipt: {malformed}", misbehaved: true);
-        var check = receipt!.Verify(inference);
-        if (!check.IsValid) throw new ProviderFault($"receipt refused: {check}", misbehaved: true);
-        if (receipt.Provider.ToString() != provider.Id) throw new ProviderFault("the receipt is signed by another provider", misbehaved: true);
-        if (receipt.CompletionTokens != completionTokens || receipt.PromptTokens != promptTokens)
-            throw new ProviderFault($"the receipt counts {receipt.PromptTokens}+{receipt.CompletionTokens} tokens, the stream carried {promptTokens}+{completionTokens}", misbehaved: true);
-        receipts.Add(new StoredReceipt(id, model.Name, client, inference, receipt, time.GetUtcNow()));
-        GatewayLog.Served(log, id, model.Name, provider.Id, promptTokens, completionTokens, done.FinishReason);
+            if (!Receipt.TryDecode(done.Receipt.Span, out var receipt, out var malformed)) throw new ProviderFault($"malformed receipt: {malformed}", misbehaved: true);
+            var check = receipt!.Verify(inference);
+            if (!check.IsValid) throw new ProviderFault($"receipt refused: {check}", misbehaved: true);
+            if (receipt.Provider.ToString() != provider.Id) throw new ProviderFault("the receipt is signed by another provider", misbehaved: true);
+            if (receipt.CompletionTokens != completionTokens || receipt.PromptTokens != promptTokens)
+                throw new ProviderFault($"the receipt counts {receipt.PromptTokens}+{receipt.CompletionTokens} tokens, the stream carried {promptTokens}+{completionTokens}", misbehaved: true);
+            var settlement = ledger.Settle(holdId, (long)receipt.Price, receipt.Provider, receipt.Hash());
+            if (!settlement.IsOk) throw new ProviderFault($"settlement refused: {settlement}", misbehaved: true);
+            settled = true;
+            receipts.Add(new StoredReceipt(id, model.Name, client.ToString(), inference, receipt, time.GetUtcNow()));
+            GatewayLog.Served(log, id, model.Name, provider.Id, promptTokens, completionTokens, done.FinishReason);
 
-        var usage = (promptTokens, completionTokens);
-        if (req.Stream)
-        {
-            await BeginStream(ctx, req, id, created, state);
-            await WriteEvent(ctx, w => Chunk(w, req, id, created, null, done.FinishReason));
-            if (req.IncludeUsage) await WriteEvent(ctx, w => UsageChunk(w, req, id, created, usage));
-            await ctx.Response.Body.WriteAsync("data: [DONE]\n\n"u8.ToArray());
-            await ctx.Response.Body.FlushAsync();
-            return;
+            var usage = (promptTokens, completionTokens);
+            if (req.Stream)
+            {
+                await BeginStream(ctx, req, id, created, state);
+                await WriteEvent(ctx, w => Chunk(w, req, id, created, null, done.FinishReason));
+                if (req.IncludeUsage) await WriteEvent(ctx, w => UsageChunk(w, req, id, created, usage));
+                await ctx.Response.Body.WriteAsync("data: [DONE]\n\n"u8.ToArray());
+                await ctx.Response.Body.FlushAsync();
+                return;
+            }
+            ctx.Response.ContentType = "application/json";
+            await using var json = new Utf8JsonWriter(ctx.Response.Body);
+            Full(json, req, id, created, text.ToString(), done.FinishReason, usage);
+            await json.FlushAsync();
         }
-        ctx.Response.ContentType = "application/json";
-        await using var json = new Utf8JsonWriter(ctx.Response.Body);
-        Full(json, req, id, created, text.ToString(), done.FinishReason, usage);
-        await json.FlushAsync();
+        finally
+        {
+            if (!settled) ledger.Release(holdId, inference.Hash());
+        }
     }
 
     private static async Task BeginStream(HttpContext ctx, CompletionRequest req, string id, long created, StreamState state)

@@ -27,11 +27,17 @@ public static class GatewayNode
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(new GatewayState(key));
-        builder.Services.AddSingleton<ProviderDirectory>();
+        var ledger = new GatewayLedger(options);
+        builder.Services.AddSingleton(ledger);
+        builder.Services.AddSingleton(sp => new ProviderDirectory(sp.GetRequiredService<TimeProvider>())
+        {
+            Eligible = id => Cairn.Protocol.Identity.Address.TryParse(id, out var a, out _) && ledger.IsEligible(a),
+        });
         builder.Services.AddSingleton(new ReceiptStore(options.DataDirectory));
         builder.Services.AddSingleton<CompletionHandler>();
 
         var app = builder.Build();
+        app.Lifetime.ApplicationStopped.Register(ledger.Dispose);
         app.Use(ErrorsAsOpenAiJson);
         app.MapGrpcService<RegistryService>();
         app.MapGet("/healthz", (ProviderDirectory d, ReceiptStore r) => Results.Json(new HealthReport(

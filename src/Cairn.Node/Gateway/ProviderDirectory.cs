@@ -20,6 +20,9 @@ public sealed class ProviderDirectory(TimeProvider time)
 
     public event Action<string>? ProviderLost;
 
+    /// <summary>Whether a provider may receive work (the ledger: stake at least the minimum); all may when unset.</summary>
+    public Func<string, bool>? Eligible { get; init; }
+
     public ProviderEntry Register(RegisterRequest request)
     {
         var channel = GrpcChannel.ForAddress(request.Endpoint);
@@ -75,7 +78,7 @@ public sealed class ProviderDirectory(TimeProvider time)
 
     /// <summary>The best healthy provider for <paramref name="model"/>, skipping <paramref name="exclude"/>; null if none.</summary>
     public ProviderEntry? Choose(string model, IReadOnlySet<string> exclude) =>
-        Healthy().Where(p => p.Serves(model) && !exclude.Contains(p.Id))
+        Healthy().Where(p => p.Serves(model) && !exclude.Contains(p.Id) && (Eligible?.Invoke(p.Id) ?? true))
             .OrderBy(p => (p.Active + 1) / Math.Max(p.Announcement.DecodeTokS, 1e-3))
             .ThenBy(p => p.Announcement.PricePerToken)
             .ThenBy(p => p.Id, StringComparer.Ordinal)

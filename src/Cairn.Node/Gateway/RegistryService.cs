@@ -5,7 +5,7 @@ using Grpc.Core;
 namespace Cairn.Node.Gateway;
 
 /// <summary>The gRPC side of the gateway: providers register and send heartbeats.</summary>
-public sealed class RegistryService(ProviderDirectory directory, GatewayState gateway, TimeProvider time, ILogger<RegistryService> log) : Registry.RegistryBase
+public sealed class RegistryService(ProviderDirectory directory, GatewayState gateway, GatewayLedger ledger, TimeProvider time, ILogger<RegistryService> log) : Registry.RegistryBase
 {
     /// <summary>How far an announcement's timestamp may be from the gateway's clock.</summary>
     public static readonly TimeSpan MaxClockSkew = TimeSpan.FromMinutes(5);
@@ -18,6 +18,7 @@ public sealed class RegistryService(ProviderDirectory directory, GatewayState ga
             GatewayLog.ProviderRefused(log, request.ProviderId, error);
             return Task.FromResult(new RegisterReply { Accepted = false, Error = error });
         }
+        ledger.EnsureStake(Cairn.Protocol.Identity.Address.Parse(request.ProviderId));
         directory.Register(request);
         GatewayLog.ProviderRegistered(log, request.ProviderId, request.Endpoint, string.Join(",", request.Models.Select(m => m.Name)), request.DecodeTokS);
         return Task.FromResult(new RegisterReply { Accepted = true, HeartbeatIntervalMs = (int)ProviderDirectory.HeartbeatInterval.TotalMilliseconds, GatewayId = gateway.Id.ToString() });

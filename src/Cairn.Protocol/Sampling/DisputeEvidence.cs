@@ -224,10 +224,22 @@ public sealed class DisputeEvidence
         r.End();
         return new DisputeEvidence
         {
-            Request = request, AsserterReceipt = asserter, ValidatorReceipt = validator, Step = step, Layer = layer,
-            AsserterTokens = aTokens, ValidatorTokens = vTokens, AsserterStepRoots = aRoots, ValidatorStepRoots = vRoots,
-            AgreedLayerHashes = agreed, AsserterStepLayers = aLayers, ValidatorStepLayers = vLayers, Inputs = inputs,
-            InputsHash = inputsHash, RecomputedHash = recomputed, Verdict = (Verdict)verdict,
+            Request = request,
+            AsserterReceipt = asserter,
+            ValidatorReceipt = validator,
+            Step = step,
+            Layer = layer,
+            AsserterTokens = aTokens,
+            ValidatorTokens = vTokens,
+            AsserterStepRoots = aRoots,
+            ValidatorStepRoots = vRoots,
+            AgreedLayerHashes = agreed,
+            AsserterStepLayers = aLayers,
+            ValidatorStepLayers = vLayers,
+            Inputs = inputs,
+            InputsHash = inputsHash,
+            RecomputedHash = recomputed,
+            Verdict = (Verdict)verdict,
         };
     }
 

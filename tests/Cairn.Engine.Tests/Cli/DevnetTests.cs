@@ -23,6 +23,17 @@ public sealed class DevnetTests
         Assert.True(File.Exists(Path.Combine(data, "keys", "provider-2.json")));
         Assert.DoesNotContain(File.ReadAllText(Path.Combine(data, "keys", "gateway.json")), "private", StringComparison.OrdinalIgnoreCase);
         Assert.Empty(ProcessesUsing(data));
+
+        // Every answered request ended in exactly one settlement, and the journal checks out from scratch.
+        var verify = CairnProcess.Run(null, "ledger", "verify", "--data", data);
+        Assert.True(verify.ExitCode == 0, verify.StdOut + verify.StdErr);
+        Assert.Contains("53 entries", verify.StdOut); // 1 client credit, 2 × (deposit + bond) of stake, 24 holds, 24 settlements
+        string client = Node.Gateway.GatewayOptions.ClientOf("test-key-123").ToString();
+        var statement = CairnProcess.Run(null, "ledger", "statement", "client:" + client, "--data", data, "--epoch", "0");
+        Assert.True(statement.ExitCode == 0, statement.StdOut + statement.StdErr);
+        Assert.Equal(24, statement.StdOut.Split('\n').Count(l => l.Contains(" Hold ", StringComparison.Ordinal)));
+        var treasury = CairnProcess.Run(null, "ledger", "statement", "treasury", "--data", data, "--epoch", "0");
+        Assert.Equal(24, treasury.StdOut.Split('\n').Count(l => l.Contains(" Settle ", StringComparison.Ordinal)));
     }
 
     [Fact]

@@ -1,11 +1,10 @@
 using System.Diagnostics;
 using Cairn.Engine.Gguf;
-using Cairn.Engine.Tests.TestSupport;
-using Xunit.Abstractions;
-
 using Cairn.Engine.Inference;
 using Cairn.Engine.Models;
+using Cairn.Engine.Tests.TestSupport;
 using Cairn.Engine.Tokenization;
+using Xunit.Abstractions;
 
 namespace Cairn.Engine.Tests.Gguf;
 

@@ -188,37 +188,37 @@ public class RowDotTests
                     dsc[e] = (float)BitConverter.UInt16BitsToHalf(BinaryPrimitives.ReadUInt16LittleEndian(row.AsSpan(34 * (e / 32))));
                     break;
                 case GgmlType.Q4_0:
-                {
-                    byte packed = row[18 * (e / 32) + 2 + e % 16];
-                    wq[e] = (e % 32 < 16 ? packed & 0xF : packed >> 4) - 8;
-                    dsc[e] = (float)BitConverter.UInt16BitsToHalf(BinaryPrimitives.ReadUInt16LittleEndian(row.AsSpan(18 * (e / 32))));
-                    break;
-                }
+                    {
+                        byte packed = row[18 * (e / 32) + 2 + e % 16];
+                        wq[e] = (e % 32 < 16 ? packed & 0xF : packed >> 4) - 8;
+                        dsc[e] = (float)BitConverter.UInt16BitsToHalf(BinaryPrimitives.ReadUInt16LittleEndian(row.AsSpan(18 * (e / 32))));
+                        break;
+                    }
                 case GgmlType.Q4_K:
-                {
-                    int at = 144 * (e / 256), j = e % 256 / 32, l = e % 32;
-                    byte[] s = row[(at + 4)..(at + 16)];
-                    int sc = j < 4 ? s[j] & 63 : (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
-                    int m = j < 4 ? s[j + 4] & 63 : (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
-                    byte packed = row[at + 16 + 32 * (j / 2) + l];
-                    wq[e] = j % 2 == 0 ? packed & 0xF : packed >> 4;
-                    float d = (float)BitConverter.UInt16BitsToHalf(BinaryPrimitives.ReadUInt16LittleEndian(row.AsSpan(at)));
-                    float dm = (float)BitConverter.UInt16BitsToHalf(BinaryPrimitives.ReadUInt16LittleEndian(row.AsSpan(at + 2)));
-                    dsc[e] = d * sc;
-                    dmin[e] = dm * m;
-                    break;
-                }
+                    {
+                        int at = 144 * (e / 256), j = e % 256 / 32, l = e % 32;
+                        byte[] s = row[(at + 4)..(at + 16)];
+                        int sc = j < 4 ? s[j] & 63 : (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
+                        int m = j < 4 ? s[j + 4] & 63 : (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+                        byte packed = row[at + 16 + 32 * (j / 2) + l];
+                        wq[e] = j % 2 == 0 ? packed & 0xF : packed >> 4;
+                        float d = (float)BitConverter.UInt16BitsToHalf(BinaryPrimitives.ReadUInt16LittleEndian(row.AsSpan(at)));
+                        float dm = (float)BitConverter.UInt16BitsToHalf(BinaryPrimitives.ReadUInt16LittleEndian(row.AsSpan(at + 2)));
+                        dsc[e] = d * sc;
+                        dmin[e] = dm * m;
+                        break;
+                    }
                 case GgmlType.Q6_K:
-                {
-                    int at = 210 * (e / 256), i = e % 256, n = i / 128, t = i % 128 / 32, l = i % 32;
-                    int ql = row[at + 64 * n + l + (t % 2 == 1 ? 32 : 0)];
-                    int qh = row[at + 128 + 32 * n + l];
-                    int low = t < 2 ? ql & 0xF : ql >> 4;
-                    wq[e] = (low | (((qh >> (2 * t)) & 3) << 4)) - 32;
-                    float d = (float)BitConverter.UInt16BitsToHalf(BinaryPrimitives.ReadUInt16LittleEndian(row.AsSpan(at + 208)));
-                    dsc[e] = d * (sbyte)row[at + 192 + i / 16];
-                    break;
-                }
+                    {
+                        int at = 210 * (e / 256), i = e % 256, n = i / 128, t = i % 128 / 32, l = i % 32;
+                        int ql = row[at + 64 * n + l + (t % 2 == 1 ? 32 : 0)];
+                        int qh = row[at + 128 + 32 * n + l];
+                        int low = t < 2 ? ql & 0xF : ql >> 4;
+                        wq[e] = (low | (((qh >> (2 * t)) & 3) << 4)) - 32;
+                        float d = (float)BitConverter.UInt16BitsToHalf(BinaryPrimitives.ReadUInt16LittleEndian(row.AsSpan(at + 208)));
+                        dsc[e] = d * (sbyte)row[at + 192 + i / 16];
+                        break;
+                    }
             }
         }
 

@@ -41,21 +41,26 @@ public sealed class RegistryServiceTests
         return r;
     }
 
-    private static (RegistryService Service, ProviderDirectory Directory) Service()
+    private static (RegistryService Service, ProviderDirectory Directory, GatewayLedger Ledger) Service()
     {
         var time = new FixedTime(Now);
         var directory = new ProviderDirectory(time);
         var gateway = new GatewayState(Secp256k1Key.Generate(RandomNumberGenerator.Create()));
-        return (new RegistryService(directory, gateway, time, NullLogger<RegistryService>.Instance), directory);
+        var ledger = new GatewayLedger(new GatewayOptions { ApiKeys = new Dictionary<string, Address>(), DataDirectory = Directory.CreateTempSubdirectory("cairn-registry-").FullName });
+        return (new RegistryService(directory, gateway, ledger, time, NullLogger<RegistryService>.Instance), directory, ledger);
     }
 
     [Fact]
     public async Task A_provider_proving_its_key_is_registered_and_told_the_gateway_id()
     {
-        var (service, directory) = Service();
+        var (service, directory, ledger) = Service();
         using var key = Secp256k1Key.Generate(RandomNumberGenerator.Create());
+        Assert.False(ledger.IsEligible(key.Address));
         var reply = await service.Register(Request(key, key.Address), null!);
         Assert.True(reply.Accepted, reply.Error);
+        Assert.True(ledger.IsEligible(key.Address)); // the local network's faucet bonded the minimum stake
+        Assert.True((await service.Register(Request(key, key.Address), null!)).Accepted); // again: no second stake, no error
+        ledger.Dispose();
         Assert.StartsWith("0x", reply.GatewayId);
         Assert.Single(directory.Healthy());
     }
@@ -63,7 +68,7 @@ public sealed class RegistryServiceTests
     [Fact]
     public async Task Forged_stale_or_inconsistent_announcements_are_refused_and_change_nothing()
     {
-        var (service, directory) = Service();
+        var (service, directory, ledger) = Service();
         using var key = Secp256k1Key.Generate(RandomNumberGenerator.Create());
         using var impostor = Secp256k1Key.Generate(RandomNumberGenerator.Create());
         var cases = new (RegisterRequest Request, string Error)[]
@@ -80,5 +85,7 @@ public sealed class RegistryServiceTests
             Assert.Contains(error, reply.Error);
         }
         Assert.Empty(directory.All());
+        Assert.False(ledger.IsEligible(key.Address)); // nothing was bonded for a refused registration
+        ledger.Dispose();
     }
 }

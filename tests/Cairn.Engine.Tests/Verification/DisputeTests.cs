@@ -22,7 +22,9 @@ public class DisputeTests(ITestOutputHelper output)
     {
         var result = new Generator(t).Generate(Prompt, new GenerationOptions
         {
-            MaxTokens = maxTokens, Commitment = true, StopAtEndOfGeneration = false,
+            MaxTokens = maxTokens,
+            Commitment = true,
+            StopAtEndOfGeneration = false,
             Sampling = new SamplingOptions { Temperature = 0.8f, Seed = 5 },
         });
         return ([.. result.PromptTokens, .. result.Tokens[..^1]], result);

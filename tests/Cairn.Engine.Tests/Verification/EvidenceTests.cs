@@ -32,7 +32,12 @@ public class EvidenceTests
         using (var s = File.OpenRead(path)) modelHash = SHA256.HashData(s);
         var request = new InferenceRequest
         {
-            ModelHash = new Hash256(modelHash), PromptTokens = result.PromptTokens, Seed = 5, MaxTokens = 10, Client = client.Address, Nonce = 1,
+            ModelHash = new Hash256(modelHash),
+            PromptTokens = result.PromptTokens,
+            Seed = 5,
+            MaxTokens = 10,
+            Client = client.Address,
+            Nonce = 1,
         }.Sign(client);
         var honest = TraceExport.Replay(t, fed);
         var cheater = DisputeTests.SkippingLayer(t, fed, step, layer);
@@ -118,10 +123,21 @@ public class EvidenceTests
 
     private static DisputeEvidence Rebuild(DisputeEvidence e, Verdict? verdict = null, Hash256? recomputed = null, IReadOnlyList<float[]>? inputs = null, int? layer = null) => new()
     {
-        Request = e.Request, AsserterReceipt = e.AsserterReceipt, ValidatorReceipt = e.ValidatorReceipt, Step = e.Step, Layer = layer ?? e.Layer,
-        AsserterTokens = e.AsserterTokens, ValidatorTokens = e.ValidatorTokens, AsserterStepRoots = e.AsserterStepRoots, ValidatorStepRoots = e.ValidatorStepRoots,
-        AgreedLayerHashes = e.AgreedLayerHashes, AsserterStepLayers = e.AsserterStepLayers, ValidatorStepLayers = e.ValidatorStepLayers,
-        Inputs = inputs ?? e.Inputs, InputsHash = inputs is null ? e.InputsHash : DisputeEvidence.InputsHashOf(inputs),
-        RecomputedHash = recomputed ?? e.RecomputedHash, Verdict = verdict ?? e.Verdict,
+        Request = e.Request,
+        AsserterReceipt = e.AsserterReceipt,
+        ValidatorReceipt = e.ValidatorReceipt,
+        Step = e.Step,
+        Layer = layer ?? e.Layer,
+        AsserterTokens = e.AsserterTokens,
+        ValidatorTokens = e.ValidatorTokens,
+        AsserterStepRoots = e.AsserterStepRoots,
+        ValidatorStepRoots = e.ValidatorStepRoots,
+        AgreedLayerHashes = e.AgreedLayerHashes,
+        AsserterStepLayers = e.AsserterStepLayers,
+        ValidatorStepLayers = e.ValidatorStepLayers,
+        Inputs = inputs ?? e.Inputs,
+        InputsHash = inputs is null ? e.InputsHash : DisputeEvidence.InputsHashOf(inputs),
+        RecomputedHash = recomputed ?? e.RecomputedHash,
+        Verdict = verdict ?? e.Verdict,
     };
 }

@@ -49,10 +49,13 @@ public sealed class Devnet : IAsyncDisposable
         NetworkTimeout = TimeSpan.FromSeconds(60),
     });
 
-    public static async Task<Devnet> StartAsync(int providers, params string?[] faults)
+    public static Task<Devnet> StartAsync(int providers, params string?[] faults) => StartWithGatewayArgsAsync(providers, [], faults);
+
+    /// <summary>As above, with extra arguments for the gateway (e.g. its ledger's initial credit).</summary>
+    public static async Task<Devnet> StartWithGatewayArgsAsync(int providers, string[] gatewayArgs, params string?[] faults)
     {
         string data = Path.Combine(Path.GetTempPath(), "cairn-node-tests-" + Guid.NewGuid().ToString("N")[..12]);
-        var gateway = ChildProcess.Start("gateway", "gateway", "--port", "0", "--api-key", ApiKey, "--data", data);
+        var gateway = ChildProcess.Start("gateway", ["gateway", "--port", "0", "--api-key", ApiKey, "--data", data, .. gatewayArgs]);
         Devnet? net = null;
         try
         {

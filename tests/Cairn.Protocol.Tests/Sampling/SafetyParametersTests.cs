@@ -32,13 +32,13 @@ public class SafetyParametersTests
     public void Smallest_safe_p_is_the_boundary_for_awkward_values()
     {
         for (ulong c = 1; c < 300; c += 7)
-        for (uint r = 0; r < 900_000; r += 123_457)
-        {
-            var p = Make(0, c: c, r: 333, s: 4_444, collusionPpm: r).SmallestSafeP();
-            Assert.NotNull(p);
-            Assert.True(Make(p.Value.PartsPerMillion, c: c, r: 333, s: 4_444, collusionPpm: r).IsSafe);
-            if (p.Value.PartsPerMillion > 0) Assert.False(Make(p.Value.PartsPerMillion - 1, c: c, r: 333, s: 4_444, collusionPpm: r).IsSafe);
-        }
+            for (uint r = 0; r < 900_000; r += 123_457)
+            {
+                var p = Make(0, c: c, r: 333, s: 4_444, collusionPpm: r).SmallestSafeP();
+                Assert.NotNull(p);
+                Assert.True(Make(p.Value.PartsPerMillion, c: c, r: 333, s: 4_444, collusionPpm: r).IsSafe);
+                if (p.Value.PartsPerMillion > 0) Assert.False(Make(p.Value.PartsPerMillion - 1, c: c, r: 333, s: 4_444, collusionPpm: r).IsSafe);
+            }
     }
 
     [Fact]

@@ -59,13 +59,13 @@ public class ValidatorSelectionTests
         double chi2 = 0;
         ulong[] w = [1, 1, 2];
         for (int x = 0; x < 3; x++)
-        for (int y = 0; y < 3; y++)
-        {
-            if (x == y) continue;
-            double expected = draws * (w[x] / 4.0) * (w[y] / (4.0 - w[x]));
-            double observed = counts.GetValueOrDefault((Addr(x), Addr(y)));
-            chi2 += (observed - expected) * (observed - expected) / expected;
-        }
+            for (int y = 0; y < 3; y++)
+            {
+                if (x == y) continue;
+                double expected = draws * (w[x] / 4.0) * (w[y] / (4.0 - w[x]));
+                double observed = counts.GetValueOrDefault((Addr(x), Addr(y)));
+                chi2 += (observed - expected) * (observed - expected) / expected;
+            }
         Assert.True(chi2 < 25.74, $"chi-square {chi2:F2} over 5 degrees of freedom (p = 0.0001 bound 25.74)");
     }
 

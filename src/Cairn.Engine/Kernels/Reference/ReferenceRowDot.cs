@@ -48,49 +48,49 @@ public static class ReferenceRowDot
             switch (type)
             {
                 case GgmlType.Q8_0:
-                {
-                    ReadOnlySpan<byte> block = row.Slice(b * BlockQ8_0.Bytes, BlockQ8_0.Bytes);
-                    for (int k = 0; k < 32; k++) wq[k] = (sbyte)block[2 + k];
-                    s.Fill(F16(block) * xs);
-                    break;
-                }
-                case GgmlType.Q4_0:
-                {
-                    ReadOnlySpan<byte> block = row.Slice(b * BlockQ4_0.Bytes, BlockQ4_0.Bytes);
-                    for (int k = 0; k < 16; k++)
                     {
-                        wq[k] = (block[2 + k] & 0xF) - 8;
-                        wq[k + 16] = (block[2 + k] >> 4) - 8;
+                        ReadOnlySpan<byte> block = row.Slice(b * BlockQ8_0.Bytes, BlockQ8_0.Bytes);
+                        for (int k = 0; k < 32; k++) wq[k] = (sbyte)block[2 + k];
+                        s.Fill(F16(block) * xs);
+                        break;
                     }
+                case GgmlType.Q4_0:
+                    {
+                        ReadOnlySpan<byte> block = row.Slice(b * BlockQ4_0.Bytes, BlockQ4_0.Bytes);
+                        for (int k = 0; k < 16; k++)
+                        {
+                            wq[k] = (block[2 + k] & 0xF) - 8;
+                            wq[k + 16] = (block[2 + k] >> 4) - 8;
+                        }
 
-                    s.Fill(F16(block) * xs);
-                    break;
-                }
+                        s.Fill(F16(block) * xs);
+                        break;
+                    }
                 case GgmlType.Q4_K:
-                {
-                    ReadOnlySpan<byte> block = row.Slice(b / 8 * BlockQ4_K.Bytes, BlockQ4_K.Bytes);
-                    int sub = b % 8;
-                    BlockQ4_K.GetScaleMin(sub, block.Slice(4, 12), out int sc, out int m);
-                    for (int k = 0; k < 32; k++) wq[k] = (block[16 + 32 * (sub >> 1) + k] >> (4 * (sub & 1))) & 0xF;
-                    float d = F16(block), dmin = F16(block.Slice(2));
-                    float dsc = d * sc;
-                    s.Fill(dsc * xs);
-                    float dm = dmin * m;
-                    mins = MathF.FusedMultiplyAdd(dm * xs, xSums[b], mins);
-                    break;
-                }
+                    {
+                        ReadOnlySpan<byte> block = row.Slice(b / 8 * BlockQ4_K.Bytes, BlockQ4_K.Bytes);
+                        int sub = b % 8;
+                        BlockQ4_K.GetScaleMin(sub, block.Slice(4, 12), out int sc, out int m);
+                        for (int k = 0; k < 32; k++) wq[k] = (block[16 + 32 * (sub >> 1) + k] >> (4 * (sub & 1))) & 0xF;
+                        float d = F16(block), dmin = F16(block.Slice(2));
+                        float dsc = d * sc;
+                        s.Fill(dsc * xs);
+                        float dm = dmin * m;
+                        mins = MathF.FusedMultiplyAdd(dm * xs, xSums[b], mins);
+                        break;
+                    }
                 case GgmlType.Q6_K:
-                {
-                    ReadOnlySpan<byte> block = row.Slice(b / 8 * BlockQ6_K.Bytes, BlockQ6_K.Bytes);
-                    int first = 32 * (b % 8);
-                    for (int k = 0; k < 32; k++) wq[k] = ReferenceDequantize.Q6KQuant(block, first + k);
-                    float d = F16(block.Slice(BlockQ6_K.DOffset));
-                    float dsc0 = d * (sbyte)block[BlockQ6_K.ScalesOffset + first / 16];
-                    float dsc1 = d * (sbyte)block[BlockQ6_K.ScalesOffset + first / 16 + 1];
-                    s.Slice(0, 4).Fill(dsc0 * xs);
-                    s.Slice(4, 4).Fill(dsc1 * xs);
-                    break;
-                }
+                    {
+                        ReadOnlySpan<byte> block = row.Slice(b / 8 * BlockQ6_K.Bytes, BlockQ6_K.Bytes);
+                        int first = 32 * (b % 8);
+                        for (int k = 0; k < 32; k++) wq[k] = ReferenceDequantize.Q6KQuant(block, first + k);
+                        float d = F16(block.Slice(BlockQ6_K.DOffset));
+                        float dsc0 = d * (sbyte)block[BlockQ6_K.ScalesOffset + first / 16];
+                        float dsc1 = d * (sbyte)block[BlockQ6_K.ScalesOffset + first / 16 + 1];
+                        s.Slice(0, 4).Fill(dsc0 * xs);
+                        s.Slice(4, 4).Fill(dsc1 * xs);
+                        break;
+                    }
             }
 
             ReadOnlySpan<sbyte> xb = xq.Slice(b * 32, 32);

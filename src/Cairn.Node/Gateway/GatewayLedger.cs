@@ -1,0 +1,83 @@
+using Cairn.Ledger;
+using Cairn.Ledger.Accounts;
+using Cairn.Ledger.Economics;
+using Cairn.Ledger.Storage;
+using Cairn.Protocol.Crypto;
+using Cairn.Protocol.Identity;
+
+namespace Cairn.Node.Gateway;
+
+/// <summary>
+/// The gateway's view of the ledger (DESIGN.md §5): a request's price limit is held from its client before any work,
+/// and every answered request ends in exactly one settlement (or one release when no provider answered). On a local
+/// network the gateway also acts as faucet: API-key clients start with <see cref="GatewayOptions.InitialCredit"/> and a
+/// registering provider without stake gets <see cref="GatewayOptions.GenesisStake"/> bonded, both idempotent.
+/// </summary>
+public sealed class GatewayLedger : IDisposable
+{
+    private readonly ILedgerStore _store;
+    private readonly Lock _gate = new();
+
+    public GatewayLedger(GatewayOptions options)
+    {
+        _store = options.Postgres is { } cs ? new PostgresLedgerStore(cs) : SqliteLedgerStore.OpenInDirectory(EnsureDirectory(options.DataDirectory));
+        Book = new LedgerBook(_store, new LedgerOptions());
+        GenesisStake = options.GenesisStake ?? Book.Options.MinimumStake;
+        foreach (var client in options.ApiKeys.Values.Distinct())
+        {
+            if (options.InitialCredit > 0) Check(Book.Deposit($"genesis-credit/{client}", client, options.InitialCredit, Hash256.Zero), "initial credit");
+        }
+    }
+
+    public LedgerBook Book { get; }
+    public long GenesisStake { get; }
+
+    /// <summary>A provider that registers with no stake is bonded the genesis stake once (a local network's faucet).</summary>
+    public void EnsureStake(Address provider)
+    {
+        if (GenesisStake <= 0) return;
+        lock (_gate)
+        {
+            Check(Book.Deposit($"genesis-stake-deposit/{provider}", provider, GenesisStake, Hash256.Zero), "genesis stake");
+            Check(Book.Bond($"genesis-stake/{provider}", provider, GenesisStake, Hash256.Zero), "genesis stake");
+        }
+    }
+
+    public bool IsEligible(Address provider)
+    {
+        lock (_gate) return Book.IsEligible(provider);
+    }
+
+    public LedgerResult Hold(string holdId, Address client, long amount, Hash256 request)
+    {
+        lock (_gate) return Book.Hold(holdId, client, amount, request);
+    }
+
+    public LedgerResult Settle(string holdId, long fee, Address provider, Hash256 receipt)
+    {
+        lock (_gate) return Book.Settle(holdId, fee, new SettlementParties(provider), receipt);
+    }
+
+    public LedgerResult Release(string holdId, Hash256 request)
+    {
+        lock (_gate) return Book.Release(holdId, request);
+    }
+
+    public long Balance(Address client)
+    {
+        lock (_gate) return Book.TryGetBalance(Account.Client(client), out long b).IsOk ? b : 0;
+    }
+
+    private static void Check(LedgerResult r, string what)
+    {
+        if (!r.IsOk) throw new InvalidOperationException($"ledger: {what}: {r}");
+    }
+
+    private static string EnsureDirectory(string dir)
+    {
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    public void Dispose() => _store.Dispose();
+}
