@@ -18,8 +18,9 @@ internal static class GatewayCommand
         var postgres = new Option<string?>("--postgres") { Description = "PostgreSQL connection string of a ledger shared by several gateways (default: SQLite in --data)" };
         var credit = new Option<long>("--initial-credit") { Description = "Balance in micro-units each API-key client starts with (a local network's faucet; 0: none)", DefaultValueFactory = _ => 1_000_000_000_000 };
         var stake = new Option<long?>("--genesis-stake") { Description = "Stake bonded for a registering provider that has none (default: the minimum stake; 0: none)" };
+        var epoch = new Option<int>("--epoch-seconds") { Description = "Length of a ledger epoch (payouts and the journal's Merkle root at its end)", DefaultValueFactory = _ => 3600 };
         var parent = new Option<int?>("--parent-pid") { Hidden = true };
-        var command = new Command("gateway", "Run a gateway: the OpenAI-compatible API, routing and receipts") { port, grpcPort, apiKeys, data, key, passphraseEnv, postgres, credit, stake, parent };
+        var command = new Command("gateway", "Run a gateway: the OpenAI-compatible API, routing and receipts") { port, grpcPort, apiKeys, data, key, passphraseEnv, postgres, credit, stake, epoch, parent };
         command.SetAction((parse, cancel) => Task.FromResult(CliErrors.Run(() =>
         {
             var keys = parse.GetValue(apiKeys) is { Length: > 0 } given ? given : ["sk-cairn-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))];
@@ -34,6 +35,7 @@ internal static class GatewayCommand
                 Postgres = parse.GetValue(postgres),
                 InitialCredit = parse.GetValue(credit),
                 GenesisStake = parse.GetValue(stake),
+                EpochLength = parse.GetValue(epoch) is int e and >= 1 and <= 86400 * 365 ? TimeSpan.FromSeconds(e) : throw new ArgumentException($"--epoch-seconds {parse.GetValue(epoch)} is out of range (1 to a year)"),
                 DataDirectory = Path.GetFullPath(parse.GetValue(data)!),
             };
             using var identity = NodeIdentity.Load(parse.GetValue(key), parse.GetValue(passphraseEnv), "gateway");

@@ -41,14 +41,17 @@ public sealed class CompletionHandler(ProviderDirectory directory, GatewayState 
             if (provider is null) break;
             tried.Add(provider.Id);
             provider.Begin();
+            long begun = time.GetTimestamp();
             try
             {
-                await Serve(ctx, req, client, provider, started);
+                int tokens = await Serve(ctx, req, client, provider, started);
                 Interlocked.Increment(ref provider.Served);
+                directory.Reputation.RecordRequest(provider.Id, true, time.GetElapsedTime(begun), tokens);
                 return;
             }
             catch (ProviderFault fault) when (!started.Begun)
             {
+                directory.Reputation.RecordRequest(provider.Id, false, time.GetElapsedTime(begun), 0);
                 directory.MarkFailed(provider, fault.Misbehaved ? fault.Message : null);
                 GatewayLog.ProviderFailed(log, provider.Id, started.Id ?? "-", attempt, fault.Message);
                 last = OpenAiError.Upstream($"the provider failed: {fault.Message}");
@@ -56,6 +59,7 @@ public sealed class CompletionHandler(ProviderDirectory directory, GatewayState 
             catch (ProviderFault fault)
             {
                 // Tokens already reached the client: end the stream with an error event rather than a silent cut.
+                directory.Reputation.RecordRequest(provider.Id, false, time.GetElapsedTime(begun), 0);
                 directory.MarkFailed(provider, fault.Misbehaved ? fault.Message : null);
                 GatewayLog.ProviderFailed(log, provider.Id, started.Id ?? "-", attempt, fault.Message);
                 await WriteEvent(ctx, w => OpenAiError.Upstream($"the provider failed mid-stream: {fault.Message}").WriteJson(w));
@@ -74,7 +78,8 @@ public sealed class CompletionHandler(ProviderDirectory directory, GatewayState 
         throw last ?? OpenAiError.Unavailable($"no healthy provider serves '{req.Model}' right now");
     }
 
-    private async Task Serve(HttpContext ctx, CompletionRequest req, Address client, ProviderEntry provider, StreamState state)
+    /// <summary>Serves the request through one provider; returns the tokens generated.</summary>
+    private async Task<int> Serve(HttpContext ctx, CompletionRequest req, Address client, ProviderEntry provider, StreamState state)
     {
         var model = provider.Announcement.Models.First(m => m.Name == req.Model || Convert.ToHexStringLower(m.Hash.Span) == req.Model);
         var tokenizeRequest = new TokenizeRequest { ModelHash = model.Hash, Prompt = req.Prompt ?? "" };
@@ -198,12 +203,13 @@ public sealed class CompletionHandler(ProviderDirectory directory, GatewayState 
                 if (req.IncludeUsage) await WriteEvent(ctx, w => UsageChunk(w, req, id, created, usage));
                 await ctx.Response.Body.WriteAsync("data: [DONE]\n\n"u8.ToArray());
                 await ctx.Response.Body.FlushAsync();
-                return;
+                return completionTokens;
             }
             ctx.Response.ContentType = "application/json";
             await using var json = new Utf8JsonWriter(ctx.Response.Body);
             Full(json, req, id, created, text.ToString(), done.FinishReason, usage);
             await json.FlushAsync();
+            return completionTokens;
         }
         finally
         {

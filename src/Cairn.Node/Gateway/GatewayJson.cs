@@ -2,7 +2,9 @@ using System.Text.Json.Serialization;
 
 namespace Cairn.Node.Gateway;
 
-public sealed record HealthReport(string Status, int HealthyProviders, int KnownProviders, string[] Models, int Receipts);
+public sealed record ProviderHealth(string Id, bool Healthy, double Reputation, int Active, long Served);
+
+public sealed record HealthReport(string Status, int HealthyProviders, int KnownProviders, string[] Models, int Receipts, ProviderHealth[] Providers);
 
 public sealed record ModelEntry(string Id, string Object, long Created, [property: JsonPropertyName("owned_by")] string OwnedBy);
 

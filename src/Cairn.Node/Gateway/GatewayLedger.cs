@@ -63,6 +63,17 @@ public sealed class GatewayLedger : IDisposable
         lock (_gate) return Book.Release(holdId, request);
     }
 
+    /// <summary>Closes the open epoch: payouts above the threshold, then the epoch's Merkle root recorded.</summary>
+    public (long Epoch, Hash256 Root) CloseEpoch()
+    {
+        lock (_gate)
+        {
+            long epoch = Book.OpenEpoch;
+            Check(Book.CloseEpoch(epoch, out var root), $"closing epoch {epoch}");
+            return (epoch, root);
+        }
+    }
+
     public long Balance(Address client)
     {
         lock (_gate) return Book.TryGetBalance(Account.Client(client), out long b).IsOk ? b : 0;

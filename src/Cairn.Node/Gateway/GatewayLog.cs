@@ -13,4 +13,7 @@ internal static partial class GatewayLog
 
     [LoggerMessage(4, LogLevel.Information, "{RequestId}: {Model} via {Provider}, {PromptTokens}+{CompletionTokens} tokens, {Reason}")]
     public static partial void Served(ILogger log, string requestId, string model, string provider, int promptTokens, int completionTokens, string reason);
+
+    [LoggerMessage(5, LogLevel.Information, "ledger epoch {Epoch} closed, root {Root}")]
+    public static partial void EpochClosed(ILogger log, long epoch, string root);
 }

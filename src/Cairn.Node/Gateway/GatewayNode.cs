@@ -35,13 +35,16 @@ public static class GatewayNode
         });
         builder.Services.AddSingleton(new ReceiptStore(options.DataDirectory));
         builder.Services.AddSingleton<CompletionHandler>();
+        builder.Services.AddHostedService<GatewayMonitor>();
 
         var app = builder.Build();
         app.Lifetime.ApplicationStopped.Register(ledger.Dispose);
         app.Use(ErrorsAsOpenAiJson);
         app.MapGrpcService<RegistryService>();
         app.MapGet("/healthz", (ProviderDirectory d, ReceiptStore r) => Results.Json(new HealthReport(
-            "ok", d.Healthy().Count, d.All().Count, d.Models().Select(m => m.Name).ToArray(), r.Count), GatewayJson.Default.HealthReport));
+            "ok", d.Healthy().Count, d.All().Count, d.Models().Select(m => m.Name).ToArray(), r.Count,
+            d.All().Select(p => new ProviderHealth(p.Id, d.IsHealthy(p), d.Reputation.Score(p.Id), p.Active, Interlocked.Read(ref p.Served))).ToArray()),
+            GatewayJson.Default.HealthReport));
         app.MapGet("/v1/models", (HttpContext ctx, ProviderDirectory d, GatewayOptions o) =>
         {
             ApiKeyAuth.Authenticate(ctx, o);

@@ -24,6 +24,8 @@ public sealed record GatewayOptions
     public long MaxRequestBodyBytes { get; init; } = 1 << 20;
     /// <summary>A provider that sends nothing for this long during a generation is treated as failed.</summary>
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>Length of a ledger epoch: at its end payouts are batched and the journal's Merkle root recorded.</summary>
+    public TimeSpan EpochLength { get; init; } = TimeSpan.FromHours(1);
     /// <summary>Providers tried for one request before giving up.</summary>
     public int MaxAttempts { get; init; } = 3;
 }

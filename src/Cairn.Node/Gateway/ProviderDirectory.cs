@@ -7,8 +7,8 @@ namespace Cairn.Node.Gateway;
 /// The providers a gateway knows, their health, and the routing choice. A provider is healthy while its heartbeats
 /// arrive (at most <see cref="HeartbeatTimeout"/> apart) and no call to it has failed since its last heartbeat. A provider
 /// whose receipt did not hold (wrong signature, wrong counts) is refused for good: heartbeats and re-registration do not clear it.
-/// Routing picks, among healthy providers with the model, the one with the least expected wait:
-/// (active requests + 1) / measured decode speed, then the lower price, then the id.
+/// Routing picks, among healthy and eligible providers with the model, the one with the least expected wait weighted by
+/// reputation: (active requests + 1) / (measured decode speed × reputation score), then the lower price, then the id.
 /// </summary>
 public sealed class ProviderDirectory(TimeProvider time)
 {
@@ -19,6 +19,9 @@ public sealed class ProviderDirectory(TimeProvider time)
     private readonly Lock _gate = new();
 
     public event Action<string>? ProviderLost;
+
+    /// <summary>Reputations of the providers, updated by the request handler and the health monitor.</summary>
+    public Cairn.Ledger.Reputation.ReputationBook Reputation { get; } = new();
 
     /// <summary>Whether a provider may receive work (the ledger: stake at least the minimum); all may when unset.</summary>
     public Func<string, bool>? Eligible { get; init; }
@@ -79,7 +82,7 @@ public sealed class ProviderDirectory(TimeProvider time)
     /// <summary>The best healthy provider for <paramref name="model"/>, skipping <paramref name="exclude"/>; null if none.</summary>
     public ProviderEntry? Choose(string model, IReadOnlySet<string> exclude) =>
         Healthy().Where(p => p.Serves(model) && !exclude.Contains(p.Id) && (Eligible?.Invoke(p.Id) ?? true))
-            .OrderBy(p => (p.Active + 1) / Math.Max(p.Announcement.DecodeTokS, 1e-3))
+            .OrderBy(p => (p.Active + 1) / (Math.Max(p.Announcement.DecodeTokS, 1e-3) * Math.Max(Reputation.Score(p.Id), 0.01)))
             .ThenBy(p => p.Announcement.PricePerToken)
             .ThenBy(p => p.Id, StringComparer.Ordinal)
             .FirstOrDefault();

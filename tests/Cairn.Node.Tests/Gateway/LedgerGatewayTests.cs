@@ -26,4 +26,27 @@ public sealed class LedgerGatewayTests
         var health = await http.GetFromJsonAsync<JsonElement>("/healthz");
         Assert.Equal(1, health.GetProperty("receipts").GetInt32());
     }
+
+    [Fact]
+    public async Task Epochs_close_on_schedule_with_their_roots_and_the_ledger_verifies_while_serving()
+    {
+        await using var net = await Devnet.StartWithGatewayArgsAsync(1, ["--epoch-seconds", "1"]);
+        using var served = await net.Http.PostAsJsonAsync("/v1/completions", new { model = "aidreams260K", prompt = "Once upon a time", max_tokens = 4 });
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+        var health = await net.Http.GetFromJsonAsync<JsonElement>("/healthz");
+        var provider = health.GetProperty("providers")[0];
+        Assert.True(provider.GetProperty("reputation").GetDouble() > 0.5);
+        Assert.Equal(1, provider.GetProperty("served").GetInt64());
+
+        string db = Path.Combine(net.DataDirectory, "ledger.db");
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        CairnCli.Result verify;
+        do
+        {
+            verify = await CairnCli.RunAsync("ledger", "verify", "--sqlite", db);
+            Assert.True(verify.ExitCode == 0, verify.StdOut + verify.StdErr);
+        }
+        while (!System.Text.RegularExpressions.Regex.IsMatch(verify.StdOut, @"[1-9]\d* closed epochs") && DateTime.UtcNow < deadline);
+        Assert.Matches(@"[1-9]\d* closed epochs", verify.StdOut);
+    }
 }

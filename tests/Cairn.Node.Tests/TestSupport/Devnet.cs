@@ -36,6 +36,8 @@ public sealed class Devnet : IAsyncDisposable
     public string Api { get; }
     public string Grpc { get; }
     public string GatewayId { get; }
+    /// <summary>The gateway's --data folder (its ledger and receipts).</summary>
+    public string DataDirectory => _data;
     public ChildProcess Gateway => _gateway;
     public IReadOnlyList<ProviderProcess> Providers => _providers;
     /// <summary>An HTTP client that sends the API key.</summary>
