@@ -13,7 +13,27 @@ namespace Cairn.Ledger.Verification;
 /// </summary>
 public static class LedgerVerifier
 {
+    /// <summary>Attempts at verifying a ledger that a running gateway keeps writing.</summary>
+    public const int MaxAttempts = 10;
+
+    /// <summary>
+    /// Verifies the ledger. The journal, the projections and the epochs are read in separate queries, so a gateway
+    /// writing meanwhile can make them disagree for a moment; every write appends an entry and moves the head, so a
+    /// problem counts only when the head did not move during the whole verification (otherwise it is verified again).
+    /// </summary>
     public static VerificationReport Verify(ILedgerStore store)
+    {
+        VerificationReport report = default!;
+        for (int attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            var before = store.ReadHead();
+            report = VerifyOnce(store);
+            if (report.IsConsistent || store.ReadHead() == before) return report;
+        }
+        return report;
+    }
+
+    private static VerificationReport VerifyOnce(ILedgerStore store)
     {
         var state = new State();
         foreach (var entry in store.ReadJournal())
