@@ -47,6 +47,14 @@ public sealed partial class LedgerBook
         return Apply(entryId, _ => Build(EntryKind.Slash, evidence, provider.ToString(), "", [.. postings]));
     }
 
+    /// <summary>
+    /// Pays a validator for a challenge whose re-execution matched (DESIGN.md §4.3): <c>validator-pool → provider-earnings:&lt;v&gt;</c>.
+    /// <paramref name="authorization"/> is the hash of the challenge (the receipts compared). Fails with
+    /// <see cref="LedgerErrors.InsufficientBalance"/> when the pool holds less than <paramref name="amount"/>.
+    /// </summary>
+    public LedgerResult RewardValidator(string entryId, Address validator, long amount, Hash256 authorization) =>
+        Transfer(entryId, EntryKind.ValidatorReward, Account.ValidatorPool, Account.ProviderEarnings(validator), amount, authorization, validator.ToString());
+
     /// <summary>True when the provider's bonded stake is at least <see cref="Economics.LedgerOptions.MinimumStake"/>; a provider slashed below it stops receiving work.</summary>
     public bool IsEligible(Address provider) => (Store.ReadBalance(Account.ProviderStake(provider)) ?? 0) >= Options.MinimumStake;
 

@@ -170,6 +170,23 @@ public abstract class LedgerBookTests : LedgerTestBase
     }
 
     [SkippableFact]
+    public void A_validator_is_rewarded_from_the_validator_pool_and_never_beyond_it()
+    {
+        var book = Book;
+        Ok(book.Deposit("d", Client, 100_000, Auth("d")));
+        Ok(book.Hold("h1", Client, 10_000, Auth("h1")));
+        Ok(book.Settle("h1", 10_000, new SettlementParties(Provider), Auth("r1")));       // validator pool 500
+        var challenge = Auth("challenge");
+        Ok(book.RewardValidator("reward-1", Party(60), 300, challenge));
+        Assert.Equal(200, book.Balance(Account.ValidatorPool));
+        Assert.Equal(300, book.Balance(Account.ProviderEarnings(Party(60))));
+        Assert.Equal(challenge, Store.ReadJournal().Single(e => e.Id == "reward-1").Authorization);
+        Fails(LedgerErrors.InsufficientBalance, book.RewardValidator("reward-2", Party(60), 201, challenge));
+        Fails(LedgerErrors.InvalidAmount, book.RewardValidator("reward-3", Party(60), 0, challenge));
+        AssertConsistent();
+    }
+
+    [SkippableFact]
     public void Closing_an_epoch_pays_out_balances_above_the_threshold_and_records_the_Merkle_root()
     {
         var book = Book;

@@ -17,9 +17,12 @@ internal static class DevnetCommand
         var data = new Option<string>("--data") { Description = "Folder for keys, receipts and logs", DefaultValueFactory = _ => "devnet-data" };
         var demo = new Option<bool>("--demo") { Description = "Run a short workload, print a summary and stop" };
         var threads = new Option<int?>("--threads") { Description = "Compute threads per provider (default: cores / providers, at least 1)" };
+        var cheaters = new Option<int>("--cheaters") { Description = "How many of the providers (the last ones) cheat, to watch Proof of Sampling catch them", DefaultValueFactory = _ => 0 };
+        var strategy = new Option<string>("--strategy") { Description = "How the cheaters cheat: wrong-seed (other tokens) or forge-commitment (honest tokens, forged output commitment)", DefaultValueFactory = _ => "wrong-seed" };
+        var challengeRate = new Option<string?>("--challenge-rate") { Description = "The gateway's challenge rate p (default: 0.2 with --cheaters, else 0: off)" };
         var command = new Command("devnet", "Start a gateway and several providers on this machine and serve the OpenAI-compatible API")
         {
-            providers, model, tokenizer, template, port, apiKey, data, demo, threads,
+            providers, model, tokenizer, template, port, apiKey, data, demo, threads, cheaters, strategy, challengeRate,
         };
         command.SetAction(async (parse, cancel) =>
         {
@@ -32,6 +35,16 @@ internal static class DevnetCommand
             if (parse.GetValue(threads) is int t and (< 1 or > 1024))
             {
                 Console.Error.WriteLine($"cairn: error: --threads {t} is out of range (1 to 1024)");
+                return 2;
+            }
+            if (parse.GetValue(cheaters) is int c and (< 0 or > 64) || parse.GetValue(cheaters) > n)
+            {
+                Console.Error.WriteLine($"cairn: error: --cheaters {parse.GetValue(cheaters)} is out of range (0 to --providers {n})");
+                return 2;
+            }
+            if (parse.GetValue(strategy) is not ("wrong-seed" or "forge-commitment"))
+            {
+                Console.Error.WriteLine($"cairn: error: --strategy '{parse.GetValue(strategy)}' is not one of wrong-seed, forge-commitment");
                 return 2;
             }
             if (parse.GetValue(apiKey) is { Length: < 8 })
@@ -50,6 +63,9 @@ internal static class DevnetCommand
                 DataDirectory = parse.GetValue(data)!,
                 Demo = parse.GetValue(demo),
                 ThreadsPerProvider = parse.GetValue(threads),
+                Cheaters = parse.GetValue(cheaters),
+                Strategy = parse.GetValue(strategy)!,
+                ChallengeRate = parse.GetValue(challengeRate),
             };
             try
             {

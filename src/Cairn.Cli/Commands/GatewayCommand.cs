@@ -19,8 +19,14 @@ internal static class GatewayCommand
         var credit = new Option<long>("--initial-credit") { Description = "Balance in micro-units each API-key client starts with (a local network's faucet; 0: none)", DefaultValueFactory = _ => 1_000_000_000_000 };
         var stake = new Option<long?>("--genesis-stake") { Description = "Stake bonded for a registering provider that has none (default: the minimum stake; 0: none)" };
         var epoch = new Option<int>("--epoch-seconds") { Description = "Length of a ledger epoch (payouts and the journal's Merkle root at its end)", DefaultValueFactory = _ => 3600 };
+        var challengeRate = new Option<string>("--challenge-rate") { Description = "p of Proof of Sampling: chance that a receipt is challenged and re-executed by a validator (0.1 or 10%; default 0: off)", DefaultValueFactory = _ => "0" };
+        var validatorReward = new Option<long>("--validator-reward") { Description = "R_V: micro-units paid from the validator pool to a validator whose re-execution matched", DefaultValueFactory = _ => 100 };
+        var asserterReward = new Option<long>("--asserter-reward") { Description = "R_A: the asserter's reward for a matched challenge, in the safety check", DefaultValueFactory = _ => 0 };
+        var slash = new Option<long?>("--slash") { Description = "S: micro-units of stake taken from an asserter a validator contradicts (default: the minimum stake)" };
+        var workCost = new Option<long>("--work-cost") { Description = "C: cost of the honest work a cheater saves per request, in the safety check p(1 − r)(R_A + S) > C", DefaultValueFactory = _ => 10_000 };
+        var collusion = new Option<string>("--collusion") { Description = "r: assumed share of colluding stake, in the safety check", DefaultValueFactory = _ => "0" };
         var parent = new Option<int?>("--parent-pid") { Hidden = true };
-        var command = new Command("gateway", "Run a gateway: the OpenAI-compatible API, routing and receipts") { port, grpcPort, apiKeys, data, key, passphraseEnv, postgres, credit, stake, epoch, parent };
+        var command = new Command("gateway", "Run a gateway: the OpenAI-compatible API, routing and receipts") { port, grpcPort, apiKeys, data, key, passphraseEnv, postgres, credit, stake, epoch, challengeRate, validatorReward, asserterReward, slash, workCost, collusion, parent };
         command.SetAction((parse, cancel) => Task.FromResult(CliErrors.Run(() =>
         {
             var keys = parse.GetValue(apiKeys) is { Length: > 0 } given ? given : ["sk-cairn-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))];
@@ -37,7 +43,27 @@ internal static class GatewayCommand
                 GenesisStake = parse.GetValue(stake),
                 EpochLength = parse.GetValue(epoch) is int e and >= 1 and <= 86400 * 365 ? TimeSpan.FromSeconds(e) : throw new ArgumentException($"--epoch-seconds {parse.GetValue(epoch)} is out of range (1 to a year)"),
                 DataDirectory = Path.GetFullPath(parse.GetValue(data)!),
+                ChallengeRate = ParseProbability(parse.GetValue(challengeRate)!, "--challenge-rate"),
+                ValidatorReward = parse.GetValue(validatorReward) is >= 0 and var rv ? rv : throw new ArgumentException("--validator-reward is negative"),
+                AsserterReward = parse.GetValue(asserterReward) is >= 0 and var ra ? ra : throw new ArgumentException("--asserter-reward is negative"),
+                Slash = parse.GetValue(slash) is null or > 0 ? parse.GetValue(slash) : throw new ArgumentException("--slash must be positive"),
+                WorkCost = parse.GetValue(workCost) is >= 0 and var c ? c : throw new ArgumentException("--work-cost is negative"),
+                Collusion = ParseProbability(parse.GetValue(collusion)!, "--collusion"),
             };
+            if (options.ChallengeRate.PartsPerMillion > 0)
+            {
+                // Refuse parameters under which cheating pays (DESIGN.md §4.5), before anything starts.
+                var safety = options.Safety(new Cairn.Ledger.Economics.LedgerOptions().MinimumStake);
+                var problems = safety.Problems();
+                if (problems.Count > 0)
+                {
+                    foreach (string problem in problems) Console.Error.WriteLine($"cairn: error: unsafe Proof of Sampling parameters: {problem}");
+                    Console.Error.WriteLine(safety.SmallestSafeP() is { } smallest
+                        ? $"cairn: smallest safe --challenge-rate with these values: {smallest.AsDecimal.ToString(System.Globalization.CultureInfo.InvariantCulture)} ({smallest})"
+                        : "cairn: no --challenge-rate up to 1 is safe with these values; raise --slash or --asserter-reward");
+                    return 2;
+                }
+            }
             using var identity = NodeIdentity.Load(parse.GetValue(key), parse.GetValue(passphraseEnv), "gateway");
             var app = GatewayNode.Build(options, identity);
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
@@ -58,6 +84,18 @@ internal static class GatewayCommand
             return 0;
         })));
         return command;
+    }
+
+    private static Cairn.Protocol.Sampling.Probability ParseProbability(string text, string name)
+    {
+        try
+        {
+            return Cairn.Protocol.Sampling.Probability.Parse(text);
+        }
+        catch (FormatException e)
+        {
+            throw new ArgumentException($"{name}: {e.Message}");
+        }
     }
 
     internal static int CheckPort(int port, string name) =>

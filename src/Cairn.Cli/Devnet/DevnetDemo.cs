@@ -59,4 +59,33 @@ internal static class DevnetDemo
             s.AppendLine($"    {provider}  {count,3} requests  {100.0 * count / Math.Max(1, requests - failed),5:F1} %");
         return s.ToString();
     }
+
+    /// <summary>Waits (up to a minute) for the challenges still being validated, then says who was challenged, who cheated, when they were caught and what they lost.</summary>
+    public static async Task<string> Challenges(HttpClient http, IReadOnlyDictionary<string, string> names, CancellationToken cancel)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        JsonElement report;
+        while ((report = await http.GetFromJsonAsync<JsonElement>("/v1/challenges", cancel)).GetProperty("pending").GetInt32() > 0 && DateTime.UtcNow < deadline)
+            await Task.Delay(100, cancel);
+        string Name(string? id) => id is null ? "-" : names.TryGetValue(id, out string? n) ? $"{n} ({id[..10]}…)" : id;
+        var challenges = report.GetProperty("challenges").EnumerateArray().ToList();
+        int Count(string verdict) => challenges.Count(c => c.GetProperty("verdict").GetString() == verdict);
+        var s = new StringBuilder();
+        s.AppendLine($"proof of sampling: challenge rate {report.GetProperty("challenge_rate").GetString()}, {challenges.Count} receipts challenged");
+        s.AppendLine($"  verdicts     {Count("match")} matched, {Count("mismatch")} mismatched, {Count("no-validator")} without a validator, {Count("validator-failed")} validator failed");
+        int k = 0;
+        foreach (var c in challenges)
+        {
+            k++;
+            if (c.GetProperty("verdict").GetString() != "mismatch") continue;
+            s.AppendLine($"  caught       challenge {k}: {Name(c.GetProperty("asserter").GetString())} contradicted by {Name(c.GetProperty("validator").GetString())}, slashed {c.GetProperty("slashed").GetInt64()}");
+        }
+        s.AppendLine("  stake and earnings (micro-units, from the ledger):");
+        foreach (var p in report.GetProperty("providers").EnumerateArray())
+        {
+            s.AppendLine($"    {Name(p.GetProperty("id").GetString()),-60} stake {p.GetProperty("stake").GetInt64(),9}  earnings {p.GetProperty("earnings").GetInt64(),9}" +
+                (p.GetProperty("eligible").GetBoolean() ? "" : "  (below the minimum stake: no more work)"));
+        }
+        return s.ToString();
+    }
 }

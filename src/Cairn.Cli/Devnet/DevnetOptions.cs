@@ -12,4 +12,11 @@ internal sealed record DevnetOptions
     public bool Demo { get; init; }
     public int? ThreadsPerProvider { get; init; }
     public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromMinutes(3);
+    /// <summary>The last <see cref="Cheaters"/> providers run with the test-only fault <see cref="Strategy"/>.</summary>
+    public int Cheaters { get; init; }
+    /// <summary>A cheating strategy: wrong-seed or forge-commitment (ProviderFaults).</summary>
+    public string Strategy { get; init; } = "wrong-seed";
+    /// <summary>The gateway's --challenge-rate; null: 0.2 with cheaters, else off.</summary>
+    public string? ChallengeRate { get; init; }
+    public string EffectiveChallengeRate => ChallengeRate ?? (Cheaters > 0 ? "0.2" : "0");
 }

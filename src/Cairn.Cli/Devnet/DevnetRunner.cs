@@ -37,7 +37,7 @@ internal sealed class DevnetRunner(DevnetOptions options, TextWriter output)
             output.Flush();
             var gateway = Start("gateway", ["gateway", "--port", options.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--grpc-port", "0",
                 "--api-key", apiKey, "--data", Path.Combine(data, "gateway"), "--key", Key(keys, "gateway"), "--passphrase-env", PassphraseVariable,
-                "--parent-pid", pid], logs, env);
+                "--parent-pid", pid, "--challenge-rate", options.EffectiveChallengeRate], logs, env);
             string line = await gateway.WaitForLine("gateway: ", TimeSpan.FromSeconds(60), cancel);
             string api = Field(line, "api"), grpc = Field(line, "grpc");
             output.WriteLine($"ok ({api})");
@@ -52,6 +52,7 @@ internal sealed class DevnetRunner(DevnetOptions options, TextWriter output)
                 };
                 if (options.Tokenizer != null) args.AddRange(["--tokenizer", Path.GetFullPath(options.Tokenizer)]);
                 if (options.ChatTemplate != null) args.AddRange(["--chat-template", options.ChatTemplate]);
+                if (i > options.Providers - options.Cheaters) args.AddRange(["--fault", options.Strategy]); // a cheater, for the demonstration
                 providers.Add(Start($"provider-{i}", args, logs, env));
             }
             int ready = 0;
@@ -89,6 +90,16 @@ internal sealed class DevnetRunner(DevnetOptions options, TextWriter output)
             {
                 var report = await DevnetDemo.Run(http, modelName, cancel);
                 output.WriteLine(report);
+                if (options.EffectiveChallengeRate is not ("0" or "0%"))
+                {
+                    var names = new Dictionary<string, string>(StringComparer.Ordinal);
+                    foreach (var p in providers)
+                    {
+                        string id = Field(await p.WaitForLine("provider: id=", TimeSpan.FromSeconds(5), cancel), "id");
+                        names[id] = p.Name + (providers.IndexOf(p) >= options.Providers - options.Cheaters ? $" [cheater: {options.Strategy}]" : "");
+                    }
+                    output.WriteLine(await DevnetDemo.Challenges(http, names, cancel));
+                }
                 output.Flush();
                 return 0;
             }

@@ -14,4 +14,6 @@ public enum EntryKind : byte
     Slash = 9,
     Payout = 10,
     EpochClose = 11,
+    /// <summary>A validator paid for a challenge that matched: <c>validator-pool → provider-earnings</c>.</summary>
+    ValidatorReward = 12,
 }

@@ -65,7 +65,7 @@ public static class LedgerVerifier
             Hash256 computed = e.ComputeHash();
             if (computed != e.Hash) return $"stored hash {e.Hash} differs from the recomputed {computed} (the entry was altered)";
             if (e.Epoch != Epoch) return $"epoch {e.Epoch}, but epoch {Epoch} is open";
-            if (e.Kind is < EntryKind.Deposit or > EntryKind.EpochClose) return $"unknown kind {(int)e.Kind}";
+            if (e.Kind is < EntryKind.Deposit or > EntryKind.ValidatorReward) return $"unknown kind {(int)e.Kind}";
             if (e.Postings.Count == 0 && e.Kind != EntryKind.EpochClose) return "no postings";
             if (e.Kind == EntryKind.Unbond ? e.UnlockEpoch <= e.Epoch : e.UnlockEpoch != 0) return $"unlock epoch {e.UnlockEpoch} is impossible for a {e.Kind} in epoch {e.Epoch}";
             Int128 sum = 0;

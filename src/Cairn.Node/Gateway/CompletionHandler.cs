@@ -17,7 +17,8 @@ namespace Cairn.Node.Gateway;
 /// tokens (SSE when streaming), verify its signed receipt, keep the evidence. A provider that fails before anything was
 /// sent to the client is replaced by the next best one, so the client never sees a broken answer.
 /// </summary>
-public sealed class CompletionHandler(ProviderDirectory directory, GatewayState gateway, GatewayLedger ledger, ReceiptStore receipts, GatewayOptions options,
+public sealed class CompletionHandler(ProviderDirectory directory, GatewayState gateway, GatewayLedger ledger, ReceiptStore receipts, ChallengeService challenges,
+    GatewayOptions options,
     TimeProvider time, ILogger<CompletionHandler> log)
 {
     private static readonly byte[] DataPrefix = "data: "u8.ToArray();
@@ -194,6 +195,7 @@ public sealed class CompletionHandler(ProviderDirectory directory, GatewayState 
             settled = true;
             receipts.Add(new StoredReceipt(id, model.Name, client.ToString(), inference, receipt, time.GetUtcNow()));
             GatewayLog.Served(log, id, model.Name, provider.Id, promptTokens, completionTokens, done.FinishReason);
+            challenges.Consider(id, model.Name, provider, generate, inference, receipt);
 
             var usage = (promptTokens, completionTokens);
             if (req.Stream)

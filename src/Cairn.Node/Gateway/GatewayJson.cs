@@ -17,4 +17,5 @@ public sealed record ReceiptView(string Id, string Model, string Provider, strin
 [JsonSerializable(typeof(HealthReport))]
 [JsonSerializable(typeof(ModelList))]
 [JsonSerializable(typeof(ReceiptView))]
+[JsonSerializable(typeof(ChallengeReport))]
 internal sealed partial class GatewayJson : JsonSerializerContext;

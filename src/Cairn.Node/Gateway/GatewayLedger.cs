@@ -74,6 +74,50 @@ public sealed class GatewayLedger : IDisposable
         }
     }
 
+    /// <summary>The epoch entries are written into now.</summary>
+    public long OpenEpoch
+    {
+        get { lock (_gate) return Book.OpenEpoch; }
+    }
+
+    /// <summary>A provider's bonded stake (0 when it has none).</summary>
+    public long StakeOf(Address provider)
+    {
+        lock (_gate) return Book.TryGetBalance(Account.ProviderStake(provider), out long b).IsOk ? b : 0;
+    }
+
+    /// <summary>A provider's unpaid earnings (0 when it has none).</summary>
+    public long EarningsOf(Address provider)
+    {
+        lock (_gate) return Book.TryGetBalance(Account.ProviderEarnings(provider), out long b).IsOk ? b : 0;
+    }
+
+    /// <summary>Pays a validator up to <paramref name="amount"/> from the validator pool (less when the pool holds less); returns what was paid.</summary>
+    public long RewardValidator(string entryId, Address validator, long amount, Hash256 challenge)
+    {
+        lock (_gate)
+        {
+            long pool = Book.TryGetBalance(Account.ValidatorPool, out long b).IsOk ? b : 0;
+            long paid = Math.Min(amount, pool);
+            if (paid <= 0) return 0;
+            Check(Book.RewardValidator(entryId, validator, paid, challenge), "validator reward");
+            return paid;
+        }
+    }
+
+    /// <summary>Slashes up to <paramref name="amount"/> of the provider's stake (less when it holds less), half to the winner; returns what was taken.</summary>
+    public long Slash(string entryId, Address provider, long amount, Hash256 evidence, Address winner)
+    {
+        lock (_gate)
+        {
+            long stake = Book.TryGetBalance(Account.ProviderStake(provider), out long b).IsOk ? b : 0;
+            long taken = Math.Min(amount, stake);
+            if (taken <= 0) return 0;
+            Check(Book.Slash(entryId, provider, taken, evidence, winner), "slash");
+            return taken;
+        }
+    }
+
     public long Balance(Address client)
     {
         lock (_gate) return Book.TryGetBalance(Account.Client(client), out long b).IsOk ? b : 0;

@@ -16,4 +16,19 @@ internal static partial class GatewayLog
 
     [LoggerMessage(5, LogLevel.Information, "ledger epoch {Epoch} closed, root {Root}")]
     public static partial void EpochClosed(ILogger log, long epoch, string root);
+
+    [LoggerMessage(6, LogLevel.Information, "challenge epoch {Epoch}: secret committed, Keccak-256 {Commitment}")]
+    public static partial void EpochSecretCommitted(ILogger log, long epoch, string commitment);
+
+    [LoggerMessage(7, LogLevel.Information, "challenge epoch {Epoch}: secret revealed {Secret}")]
+    public static partial void EpochSecretRevealed(ILogger log, long epoch, string secret);
+
+    [LoggerMessage(8, LogLevel.Information, "challenge of {RequestId}: asserter {Asserter}, validator {Validator}: {Verdict}; slashed {Slashed}, validator reward {Reward}")]
+    public static partial void ChallengeVerdict(ILogger log, string requestId, string asserter, string validator, string verdict, long slashed, long reward);
+
+    [LoggerMessage(9, LogLevel.Information, "challenge of {RequestId}: no other eligible provider of the model could validate {Asserter}")]
+    public static partial void ChallengeUnvalidated(ILogger log, string requestId, string asserter);
+
+    [LoggerMessage(10, LogLevel.Warning, "challenge of {RequestId}: validator {Validator} gave no usable answer: {Error}")]
+    public static partial void ChallengeValidatorFailed(ILogger log, string requestId, string validator, string error);
 }

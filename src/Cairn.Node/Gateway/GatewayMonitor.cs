@@ -4,7 +4,7 @@ namespace Cairn.Node.Gateway;
 /// The gateway's clockwork: every heartbeat interval each known provider's uptime is scored (did a heartbeat arrive?),
 /// and every <see cref="GatewayOptions.EpochLength"/> the ledger's epoch is closed (payouts, Merkle root).
 /// </summary>
-public sealed class GatewayMonitor(ProviderDirectory directory, GatewayLedger ledger, GatewayOptions options, TimeProvider time,
+public sealed class GatewayMonitor(ProviderDirectory directory, GatewayLedger ledger, ChallengeService challenges, GatewayOptions options, TimeProvider time,
     ILogger<GatewayMonitor> log) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -23,6 +23,7 @@ public sealed class GatewayMonitor(ProviderDirectory directory, GatewayLedger le
                     epochStarted = now;
                     var (epoch, root) = ledger.CloseEpoch();
                     GatewayLog.EpochClosed(log, epoch, root.ToString());
+                    challenges.EpochClosed(epoch);
                 }
             }
         }

@@ -34,12 +34,14 @@ public static class GatewayNode
             Eligible = id => Cairn.Protocol.Identity.Address.TryParse(id, out var a, out _) && ledger.IsEligible(a),
         });
         builder.Services.AddSingleton(new ReceiptStore(options.DataDirectory));
+        builder.Services.AddSingleton<ChallengeService>();
         builder.Services.AddSingleton<CompletionHandler>();
         builder.Services.AddHostedService<GatewayMonitor>();
 
         var app = builder.Build();
         app.Lifetime.ApplicationStopped.Register(ledger.Dispose);
         app.Use(ErrorsAsOpenAiJson);
+        app.Services.GetRequiredService<ChallengeService>().Start();
         app.MapGrpcService<RegistryService>();
         app.MapGet("/healthz", (ProviderDirectory d, ReceiptStore r) => Results.Json(new HealthReport(
             "ok", d.Healthy().Count, d.All().Count, d.Models().Select(m => m.Name).ToArray(), r.Count,
@@ -60,6 +62,11 @@ public static class GatewayNode
                 r.Receipt.OutputCommitment.ToString(), r.Receipt.TraceRoot.ToString(), r.Receipt.PromptTokens, r.Receipt.CompletionTokens,
                 r.Receipt.Price, r.Receipt.EngineBuild, Convert.ToHexStringLower(r.Request.Encode()), Convert.ToHexStringLower(r.Receipt.Encode())),
                 GatewayJson.Default.ReceiptView);
+        });
+        app.MapGet("/v1/challenges", (HttpContext ctx, ChallengeService challenges, GatewayOptions o) =>
+        {
+            ApiKeyAuth.Authenticate(ctx, o);
+            return Results.Json(challenges.Report(), GatewayJson.Default.ChallengeReport);
         });
         app.MapFallback((HttpContext ctx) => throw OpenAiError.NotFound($"no route {ctx.Request.Method} {ctx.Request.Path}"));
         return app;

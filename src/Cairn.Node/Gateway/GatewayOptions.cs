@@ -28,4 +28,29 @@ public sealed record GatewayOptions
     public TimeSpan EpochLength { get; init; } = TimeSpan.FromHours(1);
     /// <summary>Providers tried for one request before giving up.</summary>
     public int MaxAttempts { get; init; } = 3;
+
+    /// <summary>p of Proof of Sampling: the chance that a settled receipt is challenged (DESIGN.md §4); zero (the default) switches challenges off.</summary>
+    public Cairn.Protocol.Sampling.Probability ChallengeRate { get; init; } = Cairn.Protocol.Sampling.Probability.Zero;
+    /// <summary>R_V: paid from the validator pool to a validator whose re-execution matched (at most what the pool holds).</summary>
+    public long ValidatorReward { get; init; } = 100;
+    /// <summary>R_A: the asserter's reward for a challenged receipt that matched (only used in the safety check so far).</summary>
+    public long AsserterReward { get; init; }
+    /// <summary>S: taken from the stake of an asserter whose output a validator did not reproduce; null means the minimum stake.</summary>
+    public long? Slash { get; init; }
+    /// <summary>C: the cost of the honest work a cheater saves on one request, for the safety check <c>p(1 − r)(R_A + S) &gt; C</c>.</summary>
+    public long WorkCost { get; init; } = 10_000;
+    /// <summary>r: the assumed share of colluding stake, for the safety check.</summary>
+    public Cairn.Protocol.Sampling.Probability Collusion { get; init; } = Cairn.Protocol.Sampling.Probability.Zero;
+
+    /// <summary>The Proof of Sampling parameters these options give, with the ledger's minimum stake.</summary>
+    public Cairn.Protocol.Sampling.SafetyParameters Safety(long minimumStake) => new()
+    {
+        ChallengeProbability = ChallengeRate,
+        AsserterReward = (ulong)Math.Max(0, AsserterReward),
+        ValidatorReward = (ulong)Math.Max(0, ValidatorReward),
+        Slash = (ulong)Math.Max(0, Slash ?? minimumStake),
+        MinimumStake = (ulong)Math.Max(0, minimumStake),
+        Collusion = Collusion,
+        Cost = (ulong)Math.Max(0, WorkCost),
+    };
 }

@@ -63,7 +63,7 @@ public sealed class ProviderService(ProviderState state, ILogger<ProviderService
             MinP = inference.Sampling.MinP,
             RepeatPenalty = inference.Sampling.RepeatPenalty,
             RepeatLastN = inference.Sampling.RepeatLastN,
-            Seed = inference.Seed,
+            Seed = state.Faults.WrongSeed ? inference.Seed ^ 0x5EED_FA17_5EED_FA17UL : inference.Seed, // FAULT INJECTION (tests only)
         };
         if (sampling.Validate() is { } bad) throw new RpcException(new Status(StatusCode.InvalidArgument, bad));
         var options = new GenerationOptions

@@ -49,7 +49,8 @@ public sealed class ProviderState(Secp256k1Key key, IReadOnlyList<ServedModel> m
         var receipt = new Receipt
         {
             RequestHash = request.Hash(),
-            OutputCommitment = new Hash256(result.OutputCommitment!),
+            // FAULT INJECTION (tests only): forge-commitment keeps the tokens but commits to random bytes.
+            OutputCommitment = Faults.ForgeCommitment ? new Hash256(System.Security.Cryptography.RandomNumberGenerator.GetBytes(Hash256.Size)) : new Hash256(result.OutputCommitment!),
             TraceRoot = new Hash256(result.TraceRoot!),
             PromptTokens = result.PromptTokens.Length,
             CompletionTokens = result.Tokens.Length,

@@ -19,6 +19,10 @@ public sealed class NetworkCommandLineTests
         { ["node", "--gateway", "http://127.0.0.1:1", "--model", "MODEL", "--port", "65536"], "--port 65536 is out of range" },
         { ["node", "--gateway", "http://127.0.0.1:1", "--model", "MODEL", "--fault", "explode"], "--fault 'explode' is not one of" },
         { ["node", "--gateway", "http://127.0.0.1:1", "--model", "MODEL", "--fault", "stall-after-tokens:0"], "is not one of" },
+        { ["gateway", "--port", "0", "--challenge-rate", "often"], "--challenge-rate" },
+        { ["gateway", "--port", "0", "--challenge-rate", "0.1", "--slash", "2000000"], "below the slash" },
+        { ["devnet", "--providers", "2", "--cheaters", "3"], "--cheaters 3 is out of range" },
+        { ["devnet", "--providers", "2", "--cheaters", "1", "--strategy", "lie"], "--strategy 'lie' is not one of" },
     };
 
     [Theory]

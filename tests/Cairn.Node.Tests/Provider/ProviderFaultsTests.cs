@@ -29,4 +29,13 @@ public sealed class ProviderFaultsTests
     [InlineData("crash")]
     public void An_unknown_or_malformed_fault_is_refused(string spec) =>
         Assert.Throws<ArgumentException>(() => ProviderFaults.Parse(spec));
+
+    [Fact]
+    public void The_cheating_faults_parse()
+    {
+        var f = ProviderFaults.Parse("wrong-seed,forge-commitment");
+        Assert.True(f.WrongSeed);
+        Assert.True(f.ForgeCommitment);
+        Assert.False(ProviderFaults.Parse("claim-speed:5").WrongSeed);
+    }
 }

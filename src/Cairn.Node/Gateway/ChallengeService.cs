@@ -1,0 +1,216 @@
+using System.Security.Cryptography;
+using Cairn.Node.Rpc;
+using Cairn.Protocol.Crypto;
+using Cairn.Protocol.Identity;
+using Cairn.Protocol.Messages;
+using Cairn.Protocol.Sampling;
+
+namespace Cairn.Node.Gateway;
+
+/// <summary>
+/// Proof of Sampling in the gateway (DESIGN.md §4, docs/verification.md "In the network"). Each ledger epoch has a fresh
+/// random secret whose Keccak-256 commitment is logged when the epoch opens and whose value is revealed (logged, and shown
+/// at <c>GET /v1/challenges</c>) when it closes. After a receipt was verified and settled, it is challenged iff
+/// <see cref="ChallengeDraw.IsChallenged"/>; then one validator is drawn stake-weighted (<see cref="ValidatorSelection"/>)
+/// among the other healthy, eligible providers of the model and re-executes the same signed request in the background.
+/// Equal output commitments: the validator is paid from the validator pool and the asserter's reputation records a pass.
+/// Unequal: the asserter is slashed (evidence: Keccak-256 of both receipt hashes; the validator is the winner) and its
+/// reputation records a failure. There is no bisection or referee yet: a mismatch is blamed on the asserter.
+/// Off (nothing runs, nothing is drawn) when <see cref="GatewayOptions.ChallengeRate"/> is zero.
+/// </summary>
+public sealed class ChallengeService(ProviderDirectory directory, GatewayLedger ledger, GatewayOptions options, TimeProvider time,
+    ILogger<ChallengeService> log)
+{
+    /// <summary>How long a validator may take to re-execute a request.</summary>
+    public static readonly TimeSpan ValidationTimeout = TimeSpan.FromMinutes(2);
+
+    private readonly Lock _gate = new();
+    private readonly List<ChallengeView> _challenges = [];
+    private readonly List<EpochSecretView> _epochs = [];
+    private byte[]? _secret;
+    private long _epoch;
+    private int _pending;
+
+    public bool Enabled => options.ChallengeRate.PartsPerMillion > 0;
+    public long Slash => options.Slash ?? ledger.Book.Options.MinimumStake;
+    /// <summary>Challenges drawn whose validation has not finished yet.</summary>
+    public int Pending => Volatile.Read(ref _pending);
+
+    /// <summary>Opens the secret of the ledger's open epoch; called once at start-up.</summary>
+    public void Start()
+    {
+        if (!Enabled) return;
+        lock (_gate) OpenEpoch(ledger.OpenEpoch);
+    }
+
+    /// <summary>The ledger closed <paramref name="closed"/>: reveal its secret and commit to the next one.</summary>
+    public void EpochClosed(long closed)
+    {
+        if (!Enabled) return;
+        lock (_gate)
+        {
+            if (_secret != null && _epoch == closed)
+            {
+                int i = _epochs.FindIndex(e => e.Epoch == closed);
+                _epochs[i] = _epochs[i] with { Secret = Convert.ToHexStringLower(_secret) };
+                GatewayLog.EpochSecretRevealed(log, closed, Convert.ToHexStringLower(_secret));
+            }
+            OpenEpoch(closed + 1);
+        }
+    }
+
+    private void OpenEpoch(long epoch)
+    {
+        _secret = RandomNumberGenerator.GetBytes(Hash256.Size);
+        _epoch = epoch;
+        var commitment = ChallengeDraw.Commit(_secret);
+        _epochs.Add(new EpochSecretView(epoch, commitment.ToString(), null));
+        GatewayLog.EpochSecretCommitted(log, epoch, commitment.ToString());
+    }
+
+    /// <summary>
+    /// Draws whether <paramref name="receipt"/> (verified and settled) is challenged; if so, starts its validation in the
+    /// background and returns at once, so the client is never delayed.
+    /// </summary>
+    public void Consider(string requestId, string model, ProviderEntry asserter, GenerateRequest generate, InferenceRequest request, Receipt receipt)
+    {
+        if (!Enabled) return;
+        byte[] secret;
+        long epoch;
+        lock (_gate)
+        {
+            if (_secret is null) OpenEpoch(ledger.OpenEpoch);
+            secret = _secret!;
+            epoch = _epoch;
+        }
+        var receiptHash = receipt.Hash();
+        if (!ChallengeDraw.IsChallenged(secret, receiptHash, options.ChallengeRate)) return;
+        Interlocked.Increment(ref _pending);
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await Validate(requestId, model, asserter, generate, request, receipt, secret, epoch);
+            }
+            catch (Exception e)
+            {
+                log.LogError(e, "challenge of {RequestId} failed", requestId);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _pending);
+            }
+        });
+    }
+
+    private async Task Validate(string requestId, string model, ProviderEntry asserter, GenerateRequest generate, InferenceRequest request, Receipt receipt,
+        byte[] secret, long epoch)
+    {
+        var receiptHash = receipt.Hash();
+        string id = receiptHash.ToString();
+        var asserterAddress = receipt.Provider;
+        var candidates = new List<(ValidatorCandidate Candidate, ProviderEntry Entry)>();
+        foreach (var p in directory.Healthy())
+        {
+            if (p.Id == asserter.Id || !p.Serves(model) || !Address.TryParse(p.Id, out var a, out _) || !ledger.IsEligible(a)) continue;
+            long stake = ledger.StakeOf(a);
+            if (stake > 0) candidates.Add((new ValidatorCandidate(a, a, (ulong)stake), p));
+        }
+        // Each provider is its own operator until operators are registered.
+        var chosen = ValidatorSelection.Select(secret, receiptHash, candidates.Select(c => c.Candidate), asserterAddress, asserterAddress, 1);
+        if (chosen.Count == 0)
+        {
+            Record(new ChallengeView(id, requestId, epoch, asserter.Id, null, "no-validator", null, receipt.OutputCommitment.ToString(), null, 0, 0, time.GetUtcNow()));
+            GatewayLog.ChallengeUnvalidated(log, requestId, asserter.Id);
+            return;
+        }
+        var validator = candidates.First(c => c.Candidate.Provider == chosen[0].Provider).Entry;
+
+        Receipt? answer = null;
+        string? failure = null;
+        validator.Begin();
+        try
+        {
+            using var call = validator.Client.Generate(generate, deadline: DateTime.UtcNow.Add(ValidationTimeout));
+            DoneEvent? done = null;
+            while (await call.ResponseStream.MoveNext(CancellationToken.None))
+            {
+                if (call.ResponseStream.Current.EventCase != GenerateEvent.EventOneofCase.Done) continue;
+                done = call.ResponseStream.Current.Done;
+                break;
+            }
+            if (done is null) failure = "the validator ended without a receipt";
+            else if (!Receipt.TryDecode(done.Receipt.Span, out answer, out var malformed)) failure = $"malformed validator receipt: {malformed}";
+            else if (answer!.Verify(request) is { IsValid: false } bad) failure = $"validator receipt refused: {bad}";
+            else if (answer.Provider.ToString() != validator.Id) failure = "the validator's receipt is signed by another provider";
+        }
+        catch (Grpc.Core.RpcException e)
+        {
+            failure = $"the validator failed: {e.Status.Detail}";
+        }
+        finally
+        {
+            validator.End();
+        }
+        if (failure != null)
+        {
+            Record(new ChallengeView(id, requestId, epoch, asserter.Id, validator.Id, "validator-failed", null, receipt.OutputCommitment.ToString(), null, 0, 0, time.GetUtcNow()));
+            GatewayLog.ChallengeValidatorFailed(log, requestId, validator.Id, failure);
+            return;
+        }
+
+        var validatorAddress = answer!.Provider;
+        bool matched = answer.OutputCommitment == receipt.OutputCommitment;
+        long reward = 0, slashed = 0;
+        if (matched)
+        {
+            reward = ledger.RewardValidator($"challenge/{id}/reward", validatorAddress, options.ValidatorReward, answer.Hash());
+            directory.Reputation.RecordChallenge(asserter.Id, true);
+        }
+        else
+        {
+            Span<byte> both = stackalloc byte[2 * Hash256.Size];
+            receiptHash.CopyTo(both);
+            answer.Hash().CopyTo(both[Hash256.Size..]);
+            var evidence = Keccak256.Hash(both);
+            slashed = ledger.Slash($"challenge/{id}/slash", asserterAddress, Slash, evidence, validatorAddress);
+            directory.Reputation.RecordChallenge(asserter.Id, false);
+        }
+        Record(new ChallengeView(id, requestId, epoch, asserter.Id, validator.Id, matched ? "match" : "mismatch", matched,
+            receipt.OutputCommitment.ToString(), answer.OutputCommitment.ToString(), slashed, reward, time.GetUtcNow()));
+        GatewayLog.ChallengeVerdict(log, requestId, asserter.Id, validator.Id, matched ? "match" : "mismatch", slashed, reward);
+    }
+
+    private void Record(ChallengeView c)
+    {
+        lock (_gate) _challenges.Add(c);
+    }
+
+    /// <summary>What <c>GET /v1/challenges</c> shows: the draws' epochs and secrets, every challenge, and each provider's stake and earnings.</summary>
+    public ChallengeReport Report()
+    {
+        ChallengeView[] challenges;
+        EpochSecretView[] epochs;
+        lock (_gate)
+        {
+            challenges = [.. _challenges];
+            epochs = [.. _epochs];
+        }
+        var providers = directory.All().Select(p =>
+        {
+            bool ok = Address.TryParse(p.Id, out var a, out _);
+            return new ProviderAccountView(p.Id, ok ? ledger.StakeOf(a) : 0, ok ? ledger.EarningsOf(a) : 0, ok && ledger.IsEligible(a));
+        }).ToArray();
+        return new ChallengeReport(options.ChallengeRate.ToString(), Pending, epochs, challenges, providers);
+    }
+}
+
+public sealed record EpochSecretView(long Epoch, string Commitment, string? Secret);
+
+/// <summary>One challenge: <c>Verdict</c> is match, mismatch, no-validator or validator-failed; <c>Matched</c> is null unless a validator answered.</summary>
+public sealed record ChallengeView(string Id, string RequestId, long Epoch, string Asserter, string? Validator, string Verdict, bool? Matched,
+    string AsserterCommitment, string? ValidatorCommitment, long Slashed, long Reward, DateTimeOffset At);
+
+public sealed record ProviderAccountView(string Id, long Stake, long Earnings, bool Eligible);
+
+public sealed record ChallengeReport(string ChallengeRate, int Pending, EpochSecretView[] Epochs, ChallengeView[] Challenges, ProviderAccountView[] Providers);
