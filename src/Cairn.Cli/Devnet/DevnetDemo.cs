@@ -69,7 +69,7 @@ internal static class DevnetDemo
             await Task.Delay(100, cancel);
         string Name(string? id) => id is null ? "-" : names.TryGetValue(id, out string? n) ? $"{n} ({id[..10]}…)" : id;
         var challenges = report.GetProperty("challenges").EnumerateArray().ToList();
-        int Count(string verdict) => challenges.Count(c => c.GetProperty("verdict").GetString() == verdict);
+        int Count(string verdict) => challenges.Count(c => c.GetProperty("verdict").GetString()!.StartsWith(verdict, StringComparison.Ordinal));
         var s = new StringBuilder();
         s.AppendLine($"proof of sampling: challenge rate {report.GetProperty("challenge_rate").GetString()}, {challenges.Count} receipts challenged");
         s.AppendLine($"  verdicts     {Count("match")} matched, {Count("mismatch")} mismatched, {Count("no-validator")} without a validator, {Count("validator-failed")} validator failed");
@@ -77,8 +77,16 @@ internal static class DevnetDemo
         foreach (var c in challenges)
         {
             k++;
-            if (c.GetProperty("verdict").GetString() != "mismatch") continue;
-            s.AppendLine($"  caught       challenge {k}: {Name(c.GetProperty("asserter").GetString())} contradicted by {Name(c.GetProperty("validator").GetString())}, slashed {c.GetProperty("slashed").GetInt64()}");
+            string v = c.GetProperty("verdict").GetString()!;
+            if (!v.StartsWith("mismatch", StringComparison.Ordinal)) continue;
+            string asserterName = Name(c.GetProperty("asserter").GetString()), validatorName = Name(c.GetProperty("validator").GetString());
+            string who = v switch
+            {
+                "mismatch: asserter wrong" => $"{asserterName} caught (validator {validatorName}, confirmed by a tie-breaker)",
+                "mismatch: validator wrong" => $"validator {validatorName} caught lying about {asserterName}'s answer",
+                _ => $"{asserterName} and {validatorName} disagree, unresolved",
+            };
+            s.AppendLine($"  challenge {k,-3} {who}, slashed {c.GetProperty("slashed").GetInt64()}");
         }
         s.AppendLine("  stake and earnings (micro-units, from the ledger):");
         foreach (var p in report.GetProperty("providers").EnumerateArray())

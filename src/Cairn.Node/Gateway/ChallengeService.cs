@@ -117,7 +117,8 @@ public sealed class ChallengeService(ProviderDirectory directory, GatewayLedger 
             if (stake > 0) candidates.Add((new ValidatorCandidate(a, a, (ulong)stake), p));
         }
         // Each provider is its own operator until operators are registered.
-        var chosen = ValidatorSelection.Select(secret, receiptHash, candidates.Select(c => c.Candidate), asserterAddress, asserterAddress, 1);
+        // Two are drawn: the validator, and a tie-breaker asked only if the validator disagrees with the asserter.
+        var chosen = ValidatorSelection.Select(secret, receiptHash, candidates.Select(c => c.Candidate), asserterAddress, asserterAddress, 2);
         if (chosen.Count == 0)
         {
             Record(new ChallengeView(id, requestId, epoch, asserter.Id, null, "no-validator", null, receipt.OutputCommitment.ToString(), null, 0, 0, time.GetUtcNow()));
@@ -125,9 +126,58 @@ public sealed class ChallengeService(ProviderDirectory directory, GatewayLedger 
             return;
         }
         var validator = candidates.First(c => c.Candidate.Provider == chosen[0].Provider).Entry;
+        var (answer, failure) = await Ask(validator, generate, request);
+        if (failure != null)
+        {
+            Record(new ChallengeView(id, requestId, epoch, asserter.Id, validator.Id, "validator-failed", null, receipt.OutputCommitment.ToString(), null, 0, 0, time.GetUtcNow()));
+            GatewayLog.ChallengeValidatorFailed(log, requestId, validator.Id, failure);
+            return;
+        }
 
-        Receipt? answer = null;
-        string? failure = null;
+        var validatorAddress = answer!.Provider;
+        bool matched = answer.OutputCommitment == receipt.OutputCommitment;
+        long reward = 0, slashed = 0;
+        string verdict;
+        if (matched)
+        {
+            verdict = "match";
+            reward = ledger.RewardValidator($"challenge/{id}/reward", validatorAddress, options.ValidatorReward, answer.Hash());
+            directory.Reputation.RecordChallenge(asserter.Id, true);
+        }
+        else
+        {
+            // Asserter and validator disagree: one of them is wrong, and the engine is deterministic, so an honest
+            // third provider's re-execution equals the honest side's bit for bit. Whoever it contradicts is slashed; if
+            // it agrees with neither (or there is none), nobody is (a bisection dispute with the referee comes later).
+            Receipt? tie = null;
+            ProviderEntry? breaker = chosen.Count > 1 ? candidates.First(c => c.Candidate.Provider == chosen[1].Provider).Entry : null;
+            if (breaker != null) (tie, _) = await Ask(breaker, generate, request);
+            Span<byte> both = stackalloc byte[2 * Hash256.Size];
+            receiptHash.CopyTo(both);
+            answer.Hash().CopyTo(both[Hash256.Size..]);
+            var evidence = Keccak256.Hash(both);
+            if (tie != null && tie.OutputCommitment == answer.OutputCommitment)
+            {
+                verdict = "mismatch: asserter wrong";
+                slashed = ledger.Slash($"challenge/{id}/slash", asserterAddress, Slash, evidence, validatorAddress);
+                directory.Reputation.RecordChallenge(asserter.Id, false);
+            }
+            else if (tie != null && tie.OutputCommitment == receipt.OutputCommitment)
+            {
+                verdict = "mismatch: validator wrong";
+                slashed = ledger.Slash($"challenge/{id}/slash-validator", validatorAddress, Slash, evidence, asserterAddress);
+                directory.Reputation.RecordChallenge(validator.Id, false);
+            }
+            else verdict = "mismatch: unresolved";
+        }
+        Record(new ChallengeView(id, requestId, epoch, asserter.Id, validator.Id, verdict, matched,
+            receipt.OutputCommitment.ToString(), answer.OutputCommitment.ToString(), slashed, reward, time.GetUtcNow()));
+        GatewayLog.ChallengeVerdict(log, requestId, asserter.Id, validator.Id, verdict, slashed, reward);
+    }
+
+    /// <summary>Re-executes the same signed request on <paramref name="validator"/>; its receipt or why there is none.</summary>
+    private static async Task<(Receipt? Answer, string? Failure)> Ask(ProviderEntry validator, GenerateRequest generate, InferenceRequest request)
+    {
         validator.Begin();
         try
         {
@@ -139,46 +189,20 @@ public sealed class ChallengeService(ProviderDirectory directory, GatewayLedger 
                 done = call.ResponseStream.Current.Done;
                 break;
             }
-            if (done is null) failure = "the validator ended without a receipt";
-            else if (!Receipt.TryDecode(done.Receipt.Span, out answer, out var malformed)) failure = $"malformed validator receipt: {malformed}";
-            else if (answer!.Verify(request) is { IsValid: false } bad) failure = $"validator receipt refused: {bad}";
-            else if (answer.Provider.ToString() != validator.Id) failure = "the validator's receipt is signed by another provider";
+            if (done is null) return (null, "the validator ended without a receipt");
+            if (!Receipt.TryDecode(done.Receipt.Span, out var answer, out var malformed)) return (null, $"malformed validator receipt: {malformed}");
+            if (answer!.Verify(request) is { IsValid: false } bad) return (null, $"validator receipt refused: {bad}");
+            if (answer.Provider.ToString() != validator.Id) return (null, "the validator's receipt is signed by another provider");
+            return (answer, null);
         }
         catch (Grpc.Core.RpcException e)
         {
-            failure = $"the validator failed: {e.Status.Detail}";
+            return (null, $"the validator failed: {e.Status.Detail}");
         }
         finally
         {
             validator.End();
         }
-        if (failure != null)
-        {
-            Record(new ChallengeView(id, requestId, epoch, asserter.Id, validator.Id, "validator-failed", null, receipt.OutputCommitment.ToString(), null, 0, 0, time.GetUtcNow()));
-            GatewayLog.ChallengeValidatorFailed(log, requestId, validator.Id, failure);
-            return;
-        }
-
-        var validatorAddress = answer!.Provider;
-        bool matched = answer.OutputCommitment == receipt.OutputCommitment;
-        long reward = 0, slashed = 0;
-        if (matched)
-        {
-            reward = ledger.RewardValidator($"challenge/{id}/reward", validatorAddress, options.ValidatorReward, answer.Hash());
-            directory.Reputation.RecordChallenge(asserter.Id, true);
-        }
-        else
-        {
-            Span<byte> both = stackalloc byte[2 * Hash256.Size];
-            receiptHash.CopyTo(both);
-            answer.Hash().CopyTo(both[Hash256.Size..]);
-            var evidence = Keccak256.Hash(both);
-            slashed = ledger.Slash($"challenge/{id}/slash", asserterAddress, Slash, evidence, validatorAddress);
-            directory.Reputation.RecordChallenge(asserter.Id, false);
-        }
-        Record(new ChallengeView(id, requestId, epoch, asserter.Id, validator.Id, matched ? "match" : "mismatch", matched,
-            receipt.OutputCommitment.ToString(), answer.OutputCommitment.ToString(), slashed, reward, time.GetUtcNow()));
-        GatewayLog.ChallengeVerdict(log, requestId, asserter.Id, validator.Id, matched ? "match" : "mismatch", slashed, reward);
     }
 
     private void Record(ChallengeView c)
