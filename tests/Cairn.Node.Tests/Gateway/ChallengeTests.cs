@@ -55,6 +55,9 @@ public sealed class ChallengeTests
         Assert.Contains(verdict.Validator, honestOnes);
         string honest = verdict.Validator!;
         Assert.NotEqual(verdict.AsserterCommitment, verdict.ValidatorCommitment);
+        // The log line is written by the console logger's own thread: wait for it rather than race it.
+        var logDeadline = DateTime.UtcNow.AddSeconds(30);
+        while (!net.Gateway.Output.Contains(": mismatch: asserter wrong; slashed 1000000", StringComparison.Ordinal) && DateTime.UtcNow < logDeadline) await Task.Delay(50);
         Assert.Contains(net.Gateway.Output.Split('\n'), l => l.Contains(": mismatch: asserter wrong; slashed 1000000", StringComparison.Ordinal));
 
         // Below the minimum stake it is no longer routed to; the honest provider serves, and nobody is left to validate it.
