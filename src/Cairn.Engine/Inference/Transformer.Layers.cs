@@ -136,6 +136,19 @@ public sealed partial class Transformer
             });
             return;
         }
+        if (quantized)
+        {
+            // Prefill: each row against all tokens, several tokens per pass (each token's sums in RowDot's order).
+            _parallel.For(rows, 4, (start, end) =>
+            {
+                ReadOnlySpan<sbyte> xq = x.QuantizedAll;
+                ReadOnlySpan<float> xs = x.ScalesAll;
+                ReadOnlySpan<int> xsum = x.SumsAll;
+                for (int r = start; r < end; r++)
+                    RowDot.ComputeTokens(w.Type, w.Row(r), w.Cols, n, xq, xs, xsum, y.AsSpan(r), rows);
+            });
+            return;
+        }
         _parallel.For(rows, 16, (start, end) =>
         {
             for (int r = start; r < end; r++)
