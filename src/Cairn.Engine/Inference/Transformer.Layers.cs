@@ -132,7 +132,7 @@ public sealed partial class Transformer
                 ReadOnlySpan<sbyte> xq = quantized ? x.Quantized(0) : default;
                 ReadOnlySpan<float> xs = quantized ? x.Scales(0) : default;
                 ReadOnlySpan<int> xsum = quantized ? x.Sums(0) : default;
-                for (int r = start; r < end; r++) y[r] = RowDot.Compute(w.Type, w.Row(r), w.Cols, xf, xq, xs, xsum);
+                RowDot.ComputeRows(w.Type, RowRange(w, start, end - start), end - start, w.Cols, xf, xq, xs, xsum, y.AsSpan(start, end - start));
             });
             return;
         }
@@ -163,6 +163,10 @@ public sealed partial class Transformer
             }
         });
     }
+
+    /// <summary>Rows [start, start + count) of <paramref name="w"/> as one span.</summary>
+    private static unsafe ReadOnlySpan<byte> RowRange(Weight w, int start, int count) =>
+        new(w.Data + w.RowBytes * start, checked((int)(w.RowBytes * count)));
 
     private static void AddInPlace(Span<float> x, ReadOnlySpan<float> y)
     {

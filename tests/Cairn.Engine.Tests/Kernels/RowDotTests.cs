@@ -184,6 +184,42 @@ public class RowDotTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(QuantizedTypes))]
+    [MemberData(nameof(FloatTypes))]
+    public void Multi_row_dot_equals_row_dot_per_row_for_1_to_12_blocks_and_1_to_9_rows(GgmlType type)
+    {
+        var rng = new Random(800 + (int)type);
+        int blockSize = GgmlTypeInfo.BlockSize(type) == 1 ? 32 : GgmlTypeInfo.BlockSize(type);
+        bool quantized = RowDot.NeedsQuantizedActivation(type);
+        for (int blocks = 1; blocks <= 12; blocks++)
+        {
+            int cols = blocks * blockSize, rowBytes = (int)GgmlTypeInfo.RowBytes(type, cols);
+            for (int rowCount = 1; rowCount <= 9; rowCount++)
+            {
+                byte[] rows = KernelTestData.Row(rng, type, cols * rowCount);
+                float[] x = KernelTestData.Floats(rng, cols, 4f);
+                var xq = new sbyte[cols];
+                var scales = new float[cols / 32];
+                var sums = new int[cols / 32];
+                ActivationQuantizer.Quantize(x, xq, scales, sums);
+                float[] xf = quantized ? [] : x;
+                var y = new float[rowCount + 1];
+                y[rowCount] = 12345f;
+                RowDot.ComputeRows(type, rows, rowCount, cols, xf, xq, scales, sums, y);
+                for (int r = 0; r < rowCount; r++)
+                {
+                    ReadOnlySpan<byte> row = rows.AsSpan(r * rowBytes, rowBytes);
+                    float expected = ReferenceRowDot.Compute(type, row, cols, xf, xq, scales, sums);
+                    KernelTestData.BitEqual(expected, RowDot.Compute(type, row, cols, xf, xq, scales, sums), $"{type} cols={cols} single r={r}");
+                    KernelTestData.BitEqual(expected, y[r], $"{type} cols={cols} rows={rowCount} r={r}");
+                }
+
+                Assert.Equal(12345f, y[rowCount]);
+            }
+        }
+    }
+
     [Fact]
     public void Multi_token_row_dot_rejects_float_types_and_short_inputs()
     {
