@@ -100,19 +100,18 @@ public static partial class RowDot
             }
         }
 
-        y[0] = Dot.Tree8(a0) - n0;
-        y[1] = Dot.Tree8(a1) - n1;
-        y[2] = Dot.Tree8(a2) - n2;
-        y[3] = Dot.Tree8(a3) - n3;
+        y[0] = Dot.Tree8(Unpermute(a0)) - n0;
+        y[1] = Dot.Tree8(Unpermute(a1)) - n1;
+        y[2] = Dot.Tree8(Unpermute(a2)) - n2;
+        y[3] = Dot.Tree8(Unpermute(a3)) - n3;
     }
 
-    /// <summary>The 8 int32 partial sums P_j (as floats) of one block, the activation already widened to int16.</summary>
+    /// <summary>The 8 int32 partial sums of one block (as floats, hadd order: see <see cref="Partials"/>), the activation already widened.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> PartialsW(Vector256<sbyte> w, Vector256<short> xl, Vector256<short> xh)
     {
         Vector256<int> lo = Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(w.GetLower()), xl);
         Vector256<int> hi = Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(w.GetUpper()), xh);
-        Vector256<int> p = Avx2.Permute4x64(Avx2.HorizontalAdd(lo, hi).AsInt64(), 0b11_01_10_00).AsInt32();
-        return Vector256.ConvertToSingle(p);
+        return Vector256.ConvertToSingle(Avx2.HorizontalAdd(lo, hi));
     }
 }

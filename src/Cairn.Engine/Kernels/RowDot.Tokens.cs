@@ -103,25 +103,34 @@ public static partial class RowDot
             }
         }
 
-        y[t0 * yStride] = Dot.Tree8(a0) - n0;
-        y[(t0 + 1) * yStride] = Dot.Tree8(a1) - n1;
-        y[(t0 + 2) * yStride] = Dot.Tree8(a2) - n2;
-        y[(t0 + 3) * yStride] = Dot.Tree8(a3) - n3;
+        y[t0 * yStride] = Dot.Tree8(Unpermute(a0)) - n0;
+        y[(t0 + 1) * yStride] = Dot.Tree8(Unpermute(a1)) - n1;
+        y[(t0 + 2) * yStride] = Dot.Tree8(Unpermute(a2)) - n2;
+        y[(t0 + 3) * yStride] = Dot.Tree8(Unpermute(a3)) - n3;
     }
 
-    /// <summary>The 8 int32 partial sums P_j (as floats) of one block: <see cref="Step"/>'s integer part.</summary>
+    /// <summary>
+    /// The 8 int32 partial sums of one block (as floats) in the <em>hadd order</em> [P0 P1 P4 P5 | P2 P3 P6 P7]: the
+    /// multi-row and multi-token kernels keep their accumulators in that lane order (every lane's arithmetic is the
+    /// same wherever it sits) and restore P0..P7 order once, in <see cref="Unpermute"/>, instead of once per block.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Partials(Vector256<short> wl, Vector256<short> wh, Vector256<sbyte> x)
     {
         Vector256<int> lo = Avx2.MultiplyAddAdjacent(wl, Avx2.ConvertToVector256Int16(x.GetLower()));
         Vector256<int> hi = Avx2.MultiplyAddAdjacent(wh, Avx2.ConvertToVector256Int16(x.GetUpper()));
-        Vector256<int> p = Avx2.Permute4x64(Avx2.HorizontalAdd(lo, hi).AsInt64(), 0b11_01_10_00).AsInt32();
-        return Vector256.ConvertToSingle(p);
+        return Vector256.ConvertToSingle(Avx2.HorizontalAdd(lo, hi));
     }
+
+    /// <summary>Hadd lane order → lane j holds logical lane j (swaps the middle 64-bit pairs; its own inverse).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Unpermute(Vector256<float> acc) =>
+        Avx2.Permute4x64(acc.AsDouble(), 0b11_01_10_00).AsSingle();
 
     /// <summary>
     /// One 32-element block b of a row: its 32 integer weights, its per-lane weight scale (the factor that multiplies
-    /// xScales[b] in <see cref="Reference.ReferenceRowDot"/>) and, for Q4_K, dmin · m.
+    /// xScales[b] in <see cref="Reference.ReferenceRowDot"/>; lanes in <see cref="Partials"/>' hadd order) and, for
+    /// Q4_K, dmin · m.
     /// </summary>
     private interface IBlockUnpack
     {
@@ -196,7 +205,8 @@ public static partial class RowDot
             float d = F16(ref Unsafe.Add(ref blk, BlockQ6_K.DOffset));
             float dsc0 = d * Unsafe.Add(ref scales, 2 * c);
             float dsc1 = d * Unsafe.Add(ref scales, 2 * c + 1);
-            wscale = Vector256.Create(Vector128.Create(dsc0), Vector128.Create(dsc1));
+            // Lanes in hadd order [0 1 4 5 | 2 3 6 7]: logical lanes 0..3 take dsc0, 4..7 take dsc1.
+            wscale = Vector256.Create(dsc0, dsc0, dsc1, dsc1, dsc0, dsc0, dsc1, dsc1);
             dm = 0f;
         }
     }
