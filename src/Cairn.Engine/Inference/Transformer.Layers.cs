@@ -138,15 +138,10 @@ public sealed partial class Transformer
         }
         if (quantized)
         {
-            // Prefill: each row against all tokens, several tokens per pass (each token's sums in RowDot's order).
+            // Prefill: tiles of rows × tokens (each (row, token) sum in RowDot's order).
             _parallel.For(rows, 4, (start, end) =>
-            {
-                ReadOnlySpan<sbyte> xq = x.QuantizedAll;
-                ReadOnlySpan<float> xs = x.ScalesAll;
-                ReadOnlySpan<int> xsum = x.SumsAll;
-                for (int r = start; r < end; r++)
-                    RowDot.ComputeTokens(w.Type, w.Row(r), w.Cols, n, xq, xs, xsum, y.AsSpan(r), rows);
-            });
+                RowDot.ComputeRowsTokens(w.Type, RowRange(w, start, end - start), end - start, w.Cols, n,
+                                         x.QuantizedAll, x.ScalesAll, x.SumsAll, y.AsSpan(start), rows));
             return;
         }
         _parallel.For(rows, 16, (start, end) =>

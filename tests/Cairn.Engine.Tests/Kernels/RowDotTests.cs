@@ -220,6 +220,43 @@ public class RowDotTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(QuantizedTypes))]
+    public void Rows_by_tokens_row_dot_equals_row_dot_per_row_and_token(GgmlType type)
+    {
+        var rng = new Random(900 + (int)type);
+        int blockSize = GgmlTypeInfo.BlockSize(type);
+        foreach (int blocks in new[] { 1, 2, 3, 5, 8, 12 })
+        {
+            int cols = blocks * blockSize, b32 = cols / 32, rowBytes = (int)GgmlTypeInfo.RowBytes(type, cols);
+            foreach ((int rowCount, int tokens) in new[] { (1, 1), (2, 4), (3, 5), (4, 8), (5, 9), (2, 3), (7, 6), (6, 1) })
+            {
+                byte[] rows = KernelTestData.Row(rng, type, cols * rowCount);
+                var xq = new sbyte[tokens * cols];
+                var scales = new float[tokens * b32];
+                var sums = new int[tokens * b32];
+                for (int t = 0; t < tokens; t++)
+                {
+                    float[] x = KernelTestData.Floats(rng, cols, 4f);
+                    ActivationQuantizer.Quantize(x, xq.AsSpan(t * cols, cols), scales.AsSpan(t * b32, b32), sums.AsSpan(t * b32, b32));
+                }
+
+                int stride = rowCount + 2;
+                var y = new float[(tokens - 1) * stride + rowCount];
+                RowDot.ComputeRowsTokens(type, rows, rowCount, cols, tokens, xq, scales, sums, y, stride);
+                for (int t = 0; t < tokens; t++)
+                {
+                    for (int r = 0; r < rowCount; r++)
+                    {
+                        float expected = ReferenceRowDot.Compute(type, rows.AsSpan(r * rowBytes, rowBytes), cols, [], xq.AsSpan(t * cols, cols),
+                                                                 scales.AsSpan(t * b32, b32), sums.AsSpan(t * b32, b32));
+                        KernelTestData.BitEqual(expected, y[t * stride + r], $"{type} cols={cols} rows={rowCount} tokens={tokens} r={r} t={t}");
+                    }
+                }
+            }
+        }
+    }
+
     [Fact]
     public void Multi_token_row_dot_rejects_float_types_and_short_inputs()
     {
