@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers;
 using Cairn.Engine.Kernels;
 using Cairn.Engine.Models;
@@ -89,7 +90,7 @@ public sealed partial class Transformer
     {
         int heads = _c.Heads, headDim = _c.HeadDim, kvDim = _c.KvDim, qDim = _c.QDim;
         int group = heads / _c.KvHeads;
-        _parallel.For(items.Length * heads, 1, (start, end) =>
+        _parallel.For(items.Length * heads, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
         {
             for (int u = start; u < end; u++)
             {
@@ -126,7 +127,7 @@ public sealed partial class Transformer
         if (n == 1)
         {
             // Decode: one input vector, its spans taken once rather than per row.
-            _parallel.For(rows, 16, (start, end) =>
+            _parallel.For(rows, 16, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
             {
                 ReadOnlySpan<float> xf = quantized ? default : x.Row(0);
                 ReadOnlySpan<sbyte> xq = quantized ? x.Quantized(0) : default;
@@ -139,12 +140,12 @@ public sealed partial class Transformer
         if (quantized)
         {
             // Prefill: tiles of rows × tokens (each (row, token) sum in RowDot's order).
-            _parallel.For(rows, 4, (start, end) =>
+            _parallel.For(rows, 4, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
                 RowDot.ComputeRowsTokens(w.Type, RowRange(w, start, end - start), end - start, w.Cols, n,
                                          x.QuantizedAll, x.ScalesAll, x.SumsAll, y.AsSpan(start), rows));
             return;
         }
-        _parallel.For(rows, 16, (start, end) =>
+        _parallel.For(rows, 16, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
         {
             for (int r = start; r < end; r++)
             {
@@ -163,6 +164,7 @@ public sealed partial class Transformer
     private static unsafe ReadOnlySpan<byte> RowRange(Weight w, int start, int count) =>
         new(w.Data + w.RowBytes * start, checked((int)(w.RowBytes * count)));
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AddInPlace(Span<float> x, ReadOnlySpan<float> y)
     {
         for (int i = 0; i < x.Length; i++) x[i] += y[i];

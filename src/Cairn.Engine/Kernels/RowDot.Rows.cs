@@ -22,6 +22,7 @@ public static partial class RowDot
     /// y[r] = <see cref="Compute"/>(type, row r, cols, x, xq, xScales, xSums) for r in [0, rowCount), row r being
     /// rows[r · RowBytes(type, cols) ..].
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ComputeRows(GgmlType type, ReadOnlySpan<byte> rows, int rowCount, int cols, ReadOnlySpan<float> x,
                                    ReadOnlySpan<sbyte> xq, ReadOnlySpan<float> xScales, ReadOnlySpan<int> xSums, Span<float> y)
     {

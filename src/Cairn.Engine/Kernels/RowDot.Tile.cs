@@ -18,6 +18,7 @@ public static partial class RowDot
     /// row r is rows[r · RowBytes(type, cols) ..]; token t's activation is laid out as in <see cref="ComputeTokens"/>.
     /// Quantized types only.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ComputeRowsTokens(GgmlType type, ReadOnlySpan<byte> rows, int rowCount, int cols, int tokens,
                                          ReadOnlySpan<sbyte> xq, ReadOnlySpan<float> xScales, ReadOnlySpan<int> xSums,
                                          Span<float> y, int yStride)

@@ -23,6 +23,7 @@ public static partial class RowDot
     /// y[t · yStride] = <see cref="Compute"/>(type, row, cols, token t) for t in [0, tokens), where token t's activation is
     /// xq[t·cols ..], xScales[t·cols/32 ..], xSums[t·cols/32 ..] (tokens stored one after another). Quantized types only.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ComputeTokens(GgmlType type, ReadOnlySpan<byte> row, int cols, int tokens, ReadOnlySpan<sbyte> xq,
                                      ReadOnlySpan<float> xScales, ReadOnlySpan<int> xSums, Span<float> y, int yStride)
     {
