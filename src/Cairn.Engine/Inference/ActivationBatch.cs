@@ -46,6 +46,13 @@ public sealed class ActivationBatch
     /// <summary>Call after changing <see cref="Data"/>.</summary>
     public void Invalidate() => _quantized = false;
 
+    /// <summary>The quantized rows of all <see cref="Count"/> inputs, one after another (Count × Width).</summary>
+    public ReadOnlySpan<sbyte> QuantizedAll => _q.AsSpan(0, Count * Width);
+    /// <summary>The block scales of all inputs, one after another (Count × Width/32).</summary>
+    public ReadOnlySpan<float> ScalesAll => _scales.AsSpan(0, Count * (Width / 32));
+    /// <summary>The block sums of all inputs, one after another (Count × Width/32).</summary>
+    public ReadOnlySpan<int> SumsAll => _sums.AsSpan(0, Count * (Width / 32));
+
     public ReadOnlySpan<sbyte> Quantized(int i) => _q.AsSpan(i * Width, Width);
     public ReadOnlySpan<float> Scales(int i) => _scales.AsSpan(i * (Width / 32), Width / 32);
     public ReadOnlySpan<int> Sums(int i) => _sums.AsSpan(i * (Width / 32), Width / 32);

@@ -1,19 +1,29 @@
+using System.Diagnostics;
+
 namespace Cairn.Engine.Inference;
 
 /// <summary>
 /// Splits independent work items over a fixed number of threads. Each item (an output row, an attention head)
 /// is computed entirely by one thread, so the result does not depend on how items are split (DESIGN.md §3 rule 2).
+/// <para>A persistent pool: <see cref="Threads"/> − 1 long-lived background workers plus the calling thread. A call
+/// publishes its work, everyone claims chunks of [0, count) from one counter until none is left, and the caller waits
+/// for the workers to finish (spinning briefly, then yielding). Idle workers spin for a short while and then sleep,
+/// so a model that is not running costs no CPU. A call made while another is running on the same runner (from another
+/// thread, or from inside a body) runs on its caller's thread alone — the same results, since no output depends on
+/// the split.</para>
 /// </summary>
 public sealed class ParallelRunner
 {
-    private readonly ParallelOptions _options;
+    private readonly Pool? _pool;
 
     public ParallelRunner(int threads)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         Threads = threads;
-        _options = new ParallelOptions { MaxDegreeOfParallelism = threads };
+        if (threads > 1) _pool = new Pool(threads - 1);
     }
+
+    ~ParallelRunner() => _pool?.Shutdown();
 
     public int Threads { get; }
 
@@ -21,14 +31,128 @@ public sealed class ParallelRunner
     public void For(int count, int minChunk, Action<int, int> body)
     {
         if (count <= 0) return;
-        int chunks = Math.Min(Threads * 4, (count + minChunk - 1) / minChunk);
-        if (Threads == 1 || chunks <= 1)
+        int chunks = Math.Min(Threads * 4, (count + Math.Max(1, minChunk) - 1) / Math.Max(1, minChunk));
+        if (_pool == null || chunks <= 1 || !_pool.TryEnter())
         {
             body(0, count);
             return;
         }
         int size = (count + chunks - 1) / chunks;
         chunks = (count + size - 1) / size;
-        Parallel.For(0, chunks, _options, c => body(c * size, Math.Min(count, (c + 1) * size)));
+        _pool.Run(count, size, chunks, body);
+    }
+
+    /// <summary>The workers and the state of the call in progress; workers reference this, never the runner.</summary>
+    private sealed class Pool
+    {
+        private static readonly long SpinTicks = Stopwatch.Frequency / 5000; // idle workers spin about 200 µs
+
+        private readonly object _gate = new();
+        private int _busy;           // 1 while a call owns the pool
+        private int _generation;     // incremented per call; workers run each generation once
+        private int _sleepers;       // workers blocked in Monitor.Wait (under _gate)
+        private volatile bool _shutdown;
+
+        // The call in progress.
+        private Action<int, int>? _body;
+        private int _count, _size, _chunks;
+        private int _next;           // next chunk to claim
+        private int _pending;        // workers that have not finished this generation
+        private Exception? _error;
+
+        public Pool(int workers)
+        {
+            for (int i = 0; i < workers; i++)
+            {
+                var thread = new Thread(Work) { IsBackground = true, Name = $"cairn-worker-{i + 1}" };
+                thread.Start();
+            }
+            WorkerCount = workers;
+        }
+
+        private int WorkerCount { get; }
+
+        public bool TryEnter() => Interlocked.CompareExchange(ref _busy, 1, 0) == 0;
+
+        public void Run(int count, int size, int chunks, Action<int, int> body)
+        {
+            try
+            {
+                _body = body;
+                _count = count;
+                _size = size;
+                _chunks = chunks;
+                _next = 0;
+                _error = null;
+                Volatile.Write(ref _pending, WorkerCount);
+                lock (_gate)
+                {
+                    Volatile.Write(ref _generation, _generation + 1); // publishes the fields above
+                    if (_sleepers > 0) Monitor.PulseAll(_gate);
+                }
+
+                RunChunks();
+
+                var spin = new SpinWait();
+                while (Volatile.Read(ref _pending) != 0) spin.SpinOnce(sleep1Threshold: -1);
+                _body = null;
+                if (_error is { } e) throw new AggregateException(e);
+            }
+            finally
+            {
+                Volatile.Write(ref _busy, 0);
+            }
+        }
+
+        public void Shutdown()
+        {
+            _shutdown = true;
+            lock (_gate) Monitor.PulseAll(_gate);
+        }
+
+        private void RunChunks()
+        {
+            Action<int, int> body = _body!;
+            int count = _count, size = _size, chunks = _chunks;
+            try
+            {
+                for (int c; (c = Interlocked.Increment(ref _next) - 1) < chunks;)
+                    body(c * size, Math.Min(count, (c + 1) * size));
+            }
+            catch (Exception e)
+            {
+                Interlocked.CompareExchange(ref _error, e, null);
+                Volatile.Write(ref _next, chunks); // the others stop claiming
+            }
+        }
+
+        private void Work()
+        {
+            int seen = 0;
+            while (true)
+            {
+                // Spin briefly for the next call (decode issues one every few microseconds), then sleep.
+                long until = Stopwatch.GetTimestamp() + SpinTicks;
+                var spin = new SpinWait();
+                while (Volatile.Read(ref _generation) == seen && !_shutdown && Stopwatch.GetTimestamp() < until)
+                    spin.SpinOnce(sleep1Threshold: -1);
+                if (Volatile.Read(ref _generation) == seen && !_shutdown)
+                {
+                    lock (_gate)
+                    {
+                        while (_generation == seen && !_shutdown)
+                        {
+                            _sleepers++;
+                            Monitor.Wait(_gate);
+                            _sleepers--;
+                        }
+                    }
+                }
+                if (_shutdown) return;
+                seen = Volatile.Read(ref _generation);
+                RunChunks();
+                Interlocked.Decrement(ref _pending);
+            }
+        }
     }
 }

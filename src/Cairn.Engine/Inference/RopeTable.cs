@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Cairn.Engine.Kernels;
 using Cairn.Engine.Models;
 
@@ -31,6 +32,7 @@ public sealed class RopeTable
     public int Pairs => _invFreq.Length;
 
     /// <summary>Fills cos/sin for one position (length <see cref="Pairs"/> each).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Compute(int position, Span<float> cos, Span<float> sin)
     {
         double p = (double)position * _config.RopeFreqScale;
@@ -43,6 +45,7 @@ public sealed class RopeTable
     }
 
     /// <summary>Rotates every head of <paramref name="x"/> (heads × head_dim) in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Apply(Span<float> x, int heads, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin)
     {
         int headDim = _config.HeadDim, pairs = _invFreq.Length;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers;
 using Cairn.Engine.Kernels;
 using Cairn.Engine.Models;
@@ -89,7 +90,7 @@ public sealed partial class Transformer
     {
         int heads = _c.Heads, headDim = _c.HeadDim, kvDim = _c.KvDim, qDim = _c.QDim;
         int group = heads / _c.KvHeads;
-        _parallel.For(items.Length * heads, 1, (start, end) =>
+        _parallel.For(items.Length * heads, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
         {
             for (int u = start; u < end; u++)
             {
@@ -126,17 +127,25 @@ public sealed partial class Transformer
         if (n == 1)
         {
             // Decode: one input vector, its spans taken once rather than per row.
-            _parallel.For(rows, 16, (start, end) =>
+            _parallel.For(rows, 16, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
             {
                 ReadOnlySpan<float> xf = quantized ? default : x.Row(0);
                 ReadOnlySpan<sbyte> xq = quantized ? x.Quantized(0) : default;
                 ReadOnlySpan<float> xs = quantized ? x.Scales(0) : default;
                 ReadOnlySpan<int> xsum = quantized ? x.Sums(0) : default;
-                for (int r = start; r < end; r++) y[r] = RowDot.Compute(w.Type, w.Row(r), w.Cols, xf, xq, xs, xsum);
+                RowDot.ComputeRows(w.Type, RowRange(w, start, end - start), end - start, w.Cols, xf, xq, xs, xsum, y.AsSpan(start, end - start));
             });
             return;
         }
-        _parallel.For(rows, 16, (start, end) =>
+        if (quantized)
+        {
+            // Prefill: tiles of rows × tokens (each (row, token) sum in RowDot's order).
+            _parallel.For(rows, 4, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
+                RowDot.ComputeRowsTokens(w.Type, RowRange(w, start, end - start), end - start, w.Cols, n,
+                                         x.QuantizedAll, x.ScalesAll, x.SumsAll, y.AsSpan(start), rows));
+            return;
+        }
+        _parallel.For(rows, 16, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
         {
             for (int r = start; r < end; r++)
             {
@@ -151,6 +160,11 @@ public sealed partial class Transformer
         });
     }
 
+    /// <summary>Rows [start, start + count) of <paramref name="w"/> as one span.</summary>
+    private static unsafe ReadOnlySpan<byte> RowRange(Weight w, int start, int count) =>
+        new(w.Data + w.RowBytes * start, checked((int)(w.RowBytes * count)));
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AddInPlace(Span<float> x, ReadOnlySpan<float> y)
     {
         for (int i = 0; i < x.Length; i++) x[i] += y[i];

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace Cairn.Engine.Kernels;
 
 /// <summary>
@@ -10,6 +11,7 @@ public static class ActivationQuantizer
 {
     public const int BlockSize = 32;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Quantize(ReadOnlySpan<float> x, Span<sbyte> q, Span<float> scales, Span<int> sums)
     {
         if (x.Length % BlockSize != 0) KernelGuard.ThrowMultipleOf32(nameof(x), x.Length);

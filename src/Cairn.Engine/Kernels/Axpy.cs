@@ -8,6 +8,7 @@ namespace Cairn.Engine.Kernels;
 /// <summary>y[i] = FusedMultiplyAdd(a, x[i], y[i]); elementwise, so every width gives <see cref="ReferenceAxpy"/>'s bits.</summary>
 public static class Axpy
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Apply(float a, ReadOnlySpan<float> x, Span<float> y)
     {
         KernelGuard.SameLength(x.Length, y.Length, nameof(x), nameof(y));

@@ -17,6 +17,7 @@ public static partial class DetMath
 
     public static float Silu(float x) => R.Silu(x);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Exp(ReadOnlySpan<float> x, Span<float> y)
     {
         KernelGuard.SameLength(x.Length, y.Length, nameof(x), nameof(y));
@@ -40,6 +41,7 @@ public static partial class DetMath
     }
 
     /// <summary>gate[i] = Silu(gate[i]) * up[i].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SiluMul(Span<float> gate, ReadOnlySpan<float> up)
     {
         KernelGuard.SameLength(gate.Length, up.Length, nameof(gate), nameof(up));

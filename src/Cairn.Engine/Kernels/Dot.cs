@@ -8,6 +8,7 @@ namespace Cairn.Engine.Kernels;
 /// <summary>F32 dot product in the 16-lane order of <see cref="ReferenceDot"/>, bit for bit, on every machine.</summary>
 public static class Dot
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float F32(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {
         KernelGuard.SameLength(a.Length, b.Length, nameof(a), nameof(b));
@@ -41,6 +42,7 @@ public static class Dot
     /// Adds a·b into the 16 lanes, element k into lane k % 16. A dot computed in pieces must pass every piece but the
     /// last with a length that is a multiple of 16. Lengths are the caller's to check.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Accumulate(Span<float> lanes, ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {
         int n = a.Length;

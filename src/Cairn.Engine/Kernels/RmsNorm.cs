@@ -8,6 +8,7 @@ namespace Cairn.Engine.Kernels;
 /// <summary>RMSNorm with <see cref="ReferenceRmsNorm"/>'s bits: ss by <see cref="Dot.F32"/>, then (x[i] * scale) * w[i].</summary>
 public static class RmsNorm
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Apply(ReadOnlySpan<float> x, ReadOnlySpan<float> w, float eps, Span<float> y)
     {
         KernelGuard.SameLength(x.Length, w.Length, nameof(x), nameof(w));

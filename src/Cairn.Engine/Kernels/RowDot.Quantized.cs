@@ -17,6 +17,7 @@ namespace Cairn.Engine.Kernels;
 /// </summary>
 public static partial class RowDot
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float QuantizedAvx2(GgmlType type, ReadOnlySpan<byte> row, int cols, ReadOnlySpan<sbyte> xq,
                                        ReadOnlySpan<float> xScales, ReadOnlySpan<int> xSums)
     {

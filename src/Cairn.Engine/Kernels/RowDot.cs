@@ -18,6 +18,7 @@ public static partial class RowDot
     /// <summary>True for the types whose rows take the Q8 activation of <see cref="ActivationQuantizer"/>.</summary>
     public static bool NeedsQuantizedActivation(GgmlType type) => ReferenceRowDot.NeedsQuantizedActivation(type);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Compute(GgmlType type, ReadOnlySpan<byte> row, int cols, ReadOnlySpan<float> x,
                                 ReadOnlySpan<sbyte> xq, ReadOnlySpan<float> xScales, ReadOnlySpan<int> xSums)
     {
@@ -35,6 +36,7 @@ public static partial class RowDot
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float HalfRow(bool bf16, ReadOnlySpan<byte> row, ReadOnlySpan<float> x)
     {
         Span<float> lanes = stackalloc float[ReferenceDot.Lanes];

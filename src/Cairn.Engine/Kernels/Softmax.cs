@@ -11,6 +11,7 @@ namespace Cairn.Engine.Kernels;
 /// </summary>
 public static class Softmax
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void InPlace(Span<float> x)
     {
         if (x.IsEmpty) return;
@@ -23,6 +24,7 @@ public static class Softmax
         Divide(x, sum);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Shift(Span<float> x, float max)
     {
         int n = x.Length, i = 0;
@@ -43,6 +45,7 @@ public static class Softmax
         for (; i < n; i++) Unsafe.Add(ref rx, i) -= max;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Divide(Span<float> x, float sum)
     {
         int n = x.Length, i = 0;

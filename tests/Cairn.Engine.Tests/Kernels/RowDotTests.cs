@@ -150,6 +150,121 @@ public class RowDotTests
         Assert.Throws<NotSupportedException>(() => RowDot.Compute(GgmlType.Q5_K, new byte[176], 256, [], new sbyte[256], new float[8], new int[8]));
     }
 
+    [Theory]
+    [MemberData(nameof(QuantizedTypes))]
+    public void Multi_token_row_dot_equals_row_dot_per_token_for_1_to_12_blocks_and_1_to_9_tokens(GgmlType type)
+    {
+        var rng = new Random(700 + (int)type);
+        int blockSize = GgmlTypeInfo.BlockSize(type);
+        for (int blocks = 1; blocks <= 12; blocks++)
+        {
+            int cols = blocks * blockSize, b32 = cols / 32;
+            for (int tokens = 1; tokens <= 9; tokens++)
+            {
+                byte[] row = KernelTestData.Row(rng, type, cols);
+                var xq = new sbyte[tokens * cols];
+                var scales = new float[tokens * b32];
+                var sums = new int[tokens * b32];
+                for (int t = 0; t < tokens; t++)
+                {
+                    float[] x = KernelTestData.Floats(rng, cols, 4f);
+                    ActivationQuantizer.Quantize(x, xq.AsSpan(t * cols, cols), scales.AsSpan(t * b32, b32), sums.AsSpan(t * b32, b32));
+                }
+
+                const int stride = 3;
+                var y = new float[(tokens - 1) * stride + 1];
+                RowDot.ComputeTokens(type, row, cols, tokens, xq, scales, sums, y, stride);
+                for (int t = 0; t < tokens; t++)
+                {
+                    float expected = ReferenceRowDot.Compute(type, row, cols, [], xq.AsSpan(t * cols, cols), scales.AsSpan(t * b32, b32), sums.AsSpan(t * b32, b32));
+                    KernelTestData.BitEqual(expected, RowDot.Compute(type, row, cols, [], xq.AsSpan(t * cols, cols), scales.AsSpan(t * b32, b32), sums.AsSpan(t * b32, b32)), $"{type} cols={cols} single t={t}");
+                    KernelTestData.BitEqual(expected, y[t * stride], $"{type} cols={cols} tokens={tokens} t={t}");
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(QuantizedTypes))]
+    [MemberData(nameof(FloatTypes))]
+    public void Multi_row_dot_equals_row_dot_per_row_for_1_to_12_blocks_and_1_to_9_rows(GgmlType type)
+    {
+        var rng = new Random(800 + (int)type);
+        int blockSize = GgmlTypeInfo.BlockSize(type) == 1 ? 32 : GgmlTypeInfo.BlockSize(type);
+        bool quantized = RowDot.NeedsQuantizedActivation(type);
+        for (int blocks = 1; blocks <= 12; blocks++)
+        {
+            int cols = blocks * blockSize, rowBytes = (int)GgmlTypeInfo.RowBytes(type, cols);
+            for (int rowCount = 1; rowCount <= 9; rowCount++)
+            {
+                byte[] rows = KernelTestData.Row(rng, type, cols * rowCount);
+                float[] x = KernelTestData.Floats(rng, cols, 4f);
+                var xq = new sbyte[cols];
+                var scales = new float[cols / 32];
+                var sums = new int[cols / 32];
+                ActivationQuantizer.Quantize(x, xq, scales, sums);
+                float[] xf = quantized ? [] : x;
+                var y = new float[rowCount + 1];
+                y[rowCount] = 12345f;
+                RowDot.ComputeRows(type, rows, rowCount, cols, xf, xq, scales, sums, y);
+                for (int r = 0; r < rowCount; r++)
+                {
+                    ReadOnlySpan<byte> row = rows.AsSpan(r * rowBytes, rowBytes);
+                    float expected = ReferenceRowDot.Compute(type, row, cols, xf, xq, scales, sums);
+                    KernelTestData.BitEqual(expected, RowDot.Compute(type, row, cols, xf, xq, scales, sums), $"{type} cols={cols} single r={r}");
+                    KernelTestData.BitEqual(expected, y[r], $"{type} cols={cols} rows={rowCount} r={r}");
+                }
+
+                Assert.Equal(12345f, y[rowCount]);
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(QuantizedTypes))]
+    public void Rows_by_tokens_row_dot_equals_row_dot_per_row_and_token(GgmlType type)
+    {
+        var rng = new Random(900 + (int)type);
+        int blockSize = GgmlTypeInfo.BlockSize(type);
+        foreach (int blocks in new[] { 1, 2, 3, 5, 8, 12 })
+        {
+            int cols = blocks * blockSize, b32 = cols / 32, rowBytes = (int)GgmlTypeInfo.RowBytes(type, cols);
+            foreach ((int rowCount, int tokens) in new[] { (1, 1), (2, 4), (3, 5), (4, 8), (5, 9), (2, 3), (7, 6), (6, 1) })
+            {
+                byte[] rows = KernelTestData.Row(rng, type, cols * rowCount);
+                var xq = new sbyte[tokens * cols];
+                var scales = new float[tokens * b32];
+                var sums = new int[tokens * b32];
+                for (int t = 0; t < tokens; t++)
+                {
+                    float[] x = KernelTestData.Floats(rng, cols, 4f);
+                    ActivationQuantizer.Quantize(x, xq.AsSpan(t * cols, cols), scales.AsSpan(t * b32, b32), sums.AsSpan(t * b32, b32));
+                }
+
+                int stride = rowCount + 2;
+                var y = new float[(tokens - 1) * stride + rowCount];
+                RowDot.ComputeRowsTokens(type, rows, rowCount, cols, tokens, xq, scales, sums, y, stride);
+                for (int t = 0; t < tokens; t++)
+                {
+                    for (int r = 0; r < rowCount; r++)
+                    {
+                        float expected = ReferenceRowDot.Compute(type, rows.AsSpan(r * rowBytes, rowBytes), cols, [], xq.AsSpan(t * cols, cols),
+                                                                 scales.AsSpan(t * b32, b32), sums.AsSpan(t * b32, b32));
+                        KernelTestData.BitEqual(expected, y[t * stride + r], $"{type} cols={cols} rows={rowCount} tokens={tokens} r={r} t={t}");
+                    }
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Multi_token_row_dot_rejects_float_types_and_short_inputs()
+    {
+        Assert.Throws<NotSupportedException>(() => RowDot.ComputeTokens(GgmlType.F32, new byte[128], 32, 1, new sbyte[32], new float[1], new int[1], new float[1], 1));
+        Assert.Throws<ArgumentException>(() => RowDot.ComputeTokens(GgmlType.Q8_0, new byte[34], 32, 2, new sbyte[32], new float[2], new int[2], new float[2], 1));
+        Assert.Throws<ArgumentException>(() => RowDot.ComputeTokens(GgmlType.Q8_0, new byte[34], 32, 2, new sbyte[64], new float[2], new int[2], new float[1], 1));
+    }
+
     [Fact]
     public void Needs_quantized_activation_for_the_four_quantized_types_only()
     {
