@@ -184,19 +184,7 @@ public sealed class ContinuousBatcher : IDisposable
             else s.Completion.TrySetException(error);
             return;
         }
-        byte[]? traceRoot = s.Session.Trace?.TraceRoot();
-        int[] tokens = s.Generated.ToArray();
-        s.Completion.TrySetResult(new GenerationResult
-        {
-            PromptTokens = s.Prompt,
-            Tokens = tokens,
-            StopReason = reason!,
-            PrefillTime = s.PrefillTime,
-            DecodeTime = s.Clock.Elapsed,
-            LogitsHash = s.LogitsHash.GetHashAndReset(),
-            TraceRoot = traceRoot,
-            OutputCommitment = traceRoot is null ? null : OutputCommitment.Compute(tokens, traceRoot),
-        });
+        s.Completion.TrySetResult(GenerationResult.Finish(s.Prompt, s.Generated, reason!, s.PrefillTime, s.Clock.Elapsed, s.LogitsHash, s.Session));
     }
 
     public void Dispose()

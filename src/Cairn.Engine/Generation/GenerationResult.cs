@@ -12,4 +12,23 @@ public sealed record GenerationResult
     public required byte[] LogitsHash { get; init; }
     public byte[]? TraceRoot { get; init; }
     public byte[]? OutputCommitment { get; init; }
+
+    /// <summary>The result of a finished sequence: its trace root and output commitment when its session was traced.</summary>
+    internal static GenerationResult Finish(int[] prompt, List<int> generated, string stopReason, TimeSpan prefill, TimeSpan decode,
+        System.Security.Cryptography.IncrementalHash logitsHash, Inference.Session session)
+    {
+        byte[]? traceRoot = session.Trace?.TraceRoot();
+        int[] tokens = generated.ToArray();
+        return new GenerationResult
+        {
+            PromptTokens = prompt,
+            Tokens = tokens,
+            StopReason = stopReason,
+            PrefillTime = prefill,
+            DecodeTime = decode,
+            LogitsHash = logitsHash.GetHashAndReset(),
+            TraceRoot = traceRoot,
+            OutputCommitment = traceRoot is null ? null : Commitments.OutputCommitment.Compute(tokens, traceRoot),
+        };
+    }
 }

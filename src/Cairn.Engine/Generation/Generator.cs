@@ -87,22 +87,7 @@ public sealed class Generator(Transformer transformer)
         }
         var decodeTime = clock.Elapsed;
 
-        return seqs.Select(s =>
-        {
-            byte[]? traceRoot = s.Session.Trace?.TraceRoot();
-            int[] tokens = s.Generated.ToArray();
-            return new GenerationResult
-            {
-                PromptTokens = s.Prompt,
-                Tokens = tokens,
-                StopReason = s.StopReason ?? "length",
-                PrefillTime = prefillTime,
-                DecodeTime = decodeTime,
-                LogitsHash = s.LogitsHash.GetHashAndReset(),
-                TraceRoot = traceRoot,
-                OutputCommitment = traceRoot is null ? null : OutputCommitment.Compute(tokens, traceRoot),
-            };
-        }).ToArray();
+        return seqs.Select(s => GenerationResult.Finish(s.Prompt, s.Generated, s.StopReason ?? "length", prefillTime, decodeTime, s.LogitsHash, s.Session)).ToArray();
     }
 
     private sealed class Sequence(int[] prompt, Session session, Sampler sampler)

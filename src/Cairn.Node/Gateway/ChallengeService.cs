@@ -190,10 +190,8 @@ public sealed class ChallengeService(ProviderDirectory directory, GatewayLedger 
                 break;
             }
             if (done is null) return (null, "the validator ended without a receipt");
-            if (!Receipt.TryDecode(done.Receipt.Span, out var answer, out var malformed)) return (null, $"malformed validator receipt: {malformed}");
-            if (answer!.Verify(request) is { IsValid: false } bad) return (null, $"validator receipt refused: {bad}");
-            if (answer.Provider.ToString() != validator.Id) return (null, "the validator's receipt is signed by another provider");
-            return (answer, null);
+            var answer = ReceiptCheck.Check(done.Receipt.Span, request, validator.Id, out string? refused);
+            return (answer, refused is null ? null : "validator: " + refused);
         }
         catch (Grpc.Core.RpcException e)
         {

@@ -184,10 +184,8 @@ public sealed class CompletionHandler(ProviderDirectory directory, GatewayState 
             }
             if (done is null) throw new ProviderFault("the provider ended the stream without a receipt");
 
-            if (!Receipt.TryDecode(done.Receipt.Span, out var receipt, out var malformed)) throw new ProviderFault($"malformed receipt: {malformed}", misbehaved: true);
-            var check = receipt!.Verify(inference);
-            if (!check.IsValid) throw new ProviderFault($"receipt refused: {check}", misbehaved: true);
-            if (receipt.Provider.ToString() != provider.Id) throw new ProviderFault("the receipt is signed by another provider", misbehaved: true);
+            var receipt = ReceiptCheck.Check(done.Receipt.Span, inference, provider.Id, out string? refused)
+                ?? throw new ProviderFault(refused!, misbehaved: true);
             if (receipt.CompletionTokens != completionTokens || receipt.PromptTokens != promptTokens)
                 throw new ProviderFault($"the receipt counts {receipt.PromptTokens}+{receipt.CompletionTokens} tokens, the stream carried {promptTokens}+{completionTokens}", misbehaved: true);
             var settlement = ledger.Settle(holdId, (long)receipt.Price, receipt.Provider, receipt.Hash());

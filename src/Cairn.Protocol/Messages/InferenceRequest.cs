@@ -116,21 +116,8 @@ public sealed class InferenceRequest
     }
 
     /// <summary>Decodes without throwing: false and a <see cref="ProtocolErrors"/> code when the bytes are not canonical.</summary>
-    public static bool TryDecode(ReadOnlySpan<byte> bytes, out InferenceRequest? request, out ValidationResult result)
-    {
-        try
-        {
-            request = Decode(bytes);
-            result = ValidationResult.Ok;
-            return true;
-        }
-        catch (CanonicalFormatException e)
-        {
-            request = null;
-            result = e.ToResult();
-            return false;
-        }
-    }
+    public static bool TryDecode(ReadOnlySpan<byte> bytes, out InferenceRequest? request, out ValidationResult result) =>
+        MessageDecoding.TryDecode(bytes, Decode, out request, out result);
 
     private void WriteBody(CanonicalWriter w)
     {

@@ -84,21 +84,8 @@ public sealed class ProviderAnnouncement
         return announcement;
     }
 
-    public static bool TryDecode(ReadOnlySpan<byte> bytes, out ProviderAnnouncement? announcement, out ValidationResult result)
-    {
-        try
-        {
-            announcement = Decode(bytes);
-            result = ValidationResult.Ok;
-            return true;
-        }
-        catch (CanonicalFormatException e)
-        {
-            announcement = null;
-            result = e.ToResult();
-            return false;
-        }
-    }
+    public static bool TryDecode(ReadOnlySpan<byte> bytes, out ProviderAnnouncement? announcement, out ValidationResult result) =>
+        MessageDecoding.TryDecode(bytes, Decode, out announcement, out result);
 
     private void WriteBody(CanonicalWriter w)
     {

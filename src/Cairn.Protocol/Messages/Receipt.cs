@@ -97,21 +97,8 @@ public sealed class Receipt
         return receipt;
     }
 
-    public static bool TryDecode(ReadOnlySpan<byte> bytes, out Receipt? receipt, out ValidationResult result)
-    {
-        try
-        {
-            receipt = Decode(bytes);
-            result = ValidationResult.Ok;
-            return true;
-        }
-        catch (CanonicalFormatException e)
-        {
-            receipt = null;
-            result = e.ToResult();
-            return false;
-        }
-    }
+    public static bool TryDecode(ReadOnlySpan<byte> bytes, out Receipt? receipt, out ValidationResult result) =>
+        MessageDecoding.TryDecode(bytes, Decode, out receipt, out result);
 
     private void WriteBody(CanonicalWriter w)
     {
