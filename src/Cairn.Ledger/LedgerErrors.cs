@@ -37,4 +37,12 @@ public static class LedgerErrors
     public const string EpochNotOpen = "epoch_not_open";
     /// <summary>The operation does not apply to this kind of account (a payout from a hold, …).</summary>
     public const string WrongAccountKind = "wrong_account_kind";
+    /// <summary>An epoch's challenge secret is revealed or used, but none was committed for it.</summary>
+    public const string UnknownEpochSecret = "unknown_epoch_secret";
+    /// <summary>A revealed secret does not hash to the epoch's commitment.</summary>
+    public const string RevealMismatch = "reveal_mismatch";
+    /// <summary>An epoch's secret is revealed before the epoch has closed.</summary>
+    public const string EpochNotClosed = "epoch_not_closed";
+    /// <summary>A payment from a pool that holds nothing, or of nothing.</summary>
+    public const string NothingToPay = "nothing_to_pay";
 }

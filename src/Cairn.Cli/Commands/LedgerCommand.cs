@@ -22,6 +22,7 @@ internal static class LedgerCommand
     {
         CreateVerify(),
         CreateStatement(),
+        CreateAudit(),
         CreateApplyStream(),
         CreateBench(),
     };
@@ -96,6 +97,30 @@ internal static class LedgerCommand
                 o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{l.Sequence,8}  {l.Kind,-15} {l.Amount,14} {l.Balance,14}  {l.EntryId} / {l.Authorization}"));
             o.WriteLine($"closing balance {st.Closing}  ({st.Lines.Count} entries)");
             return 0;
+        }));
+        return command;
+    }
+
+    private static Command CreateAudit()
+    {
+        var store = NewStoreOptions();
+        var command = new Command("audit",
+            "Re-run every Proof of Sampling draw of every epoch whose secret is revealed: the challenged receipts must be exactly those the secret draws; exit 1 otherwise");
+        AddTo(command, store);
+        command.SetAction(parse => CliErrors.Run(() =>
+        {
+            using var s = Open(parse, store, mustExist: true);
+            var audit = new LedgerBook(s).AuditDraws();
+            var o = Console.Out;
+            foreach (var e in audit.Epochs)
+            {
+                o.WriteLine($"epoch {e.Epoch}: challenge rate {e.ChallengeRate}, commitment {e.Commitment}, " +
+                    (e.Secret is { } secret ? $"revealed secret {secret}" : "secret not revealed yet (its draws cannot be audited)"));
+            }
+            foreach (var d in audit.Discrepancies) o.WriteLine($"UNFAIR epoch {d.Epoch} receipt {d.Receipt}: {d.Problem}");
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{audit.ReceiptsChecked} settled receipts in revealed epochs, {audit.Challenged} drawn for a challenge, {audit.Discrepancies.Count} discrepancies: {(audit.IsFair ? "the draws were fair" : "the draws were NOT fair")}"));
+            return audit.IsFair ? 0 : 1;
         }));
         return command;
     }

@@ -16,4 +16,12 @@ public enum EntryKind : byte
     EpochClose = 11,
     /// <summary>A validator paid for a challenge that matched: <c>validator-pool → provider-earnings</c>.</summary>
     ValidatorReward = 12,
+    /// <summary>An epoch's challenge secret committed before the epoch's draws (no postings; authorization = Keccak-256(secret)).</summary>
+    EpochSecretCommitted = 13,
+    /// <summary>That secret revealed after the epoch closed (no postings; authorization = the 32-byte secret).</summary>
+    EpochSecretRevealed = 14,
+    /// <summary>A settled receipt the draw challenged (no postings; authorization = the receipt's hash).</summary>
+    ChallengeDrawn = 15,
+    /// <summary>A challenge that matched: <c>validator-pool →</c> the asserter's R_A, each validator's R_V / n, the client's discount.</summary>
+    ChallengeReward = 16,
 }

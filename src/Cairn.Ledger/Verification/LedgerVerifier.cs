@@ -54,6 +54,7 @@ public static class LedgerVerifier
         public readonly Dictionary<string, long> Balances = new(StringComparer.Ordinal);
         public readonly Dictionary<string, HoldRecord> Holds = new(StringComparer.Ordinal);
         public readonly Dictionary<long, (Hash256 Root, long Sequence)> Roots = [];
+        public readonly Dictionary<long, Hash256> Commitments = [];
         private readonly HashSet<string> _ids = new(StringComparer.Ordinal);
         private readonly List<Hash256> _epochHashes = [];
 
@@ -65,8 +66,10 @@ public static class LedgerVerifier
             Hash256 computed = e.ComputeHash();
             if (computed != e.Hash) return $"stored hash {e.Hash} differs from the recomputed {computed} (the entry was altered)";
             if (e.Epoch != Epoch) return $"epoch {e.Epoch}, but epoch {Epoch} is open";
-            if (e.Kind is < EntryKind.Deposit or > EntryKind.ValidatorReward) return $"unknown kind {(int)e.Kind}";
-            if (e.Postings.Count == 0 && e.Kind != EntryKind.EpochClose) return "no postings";
+            if (e.Kind is < EntryKind.Deposit or > EntryKind.ChallengeReward) return $"unknown kind {(int)e.Kind}";
+            bool record = e.Kind is EntryKind.EpochClose or EntryKind.EpochSecretCommitted or EntryKind.EpochSecretRevealed or EntryKind.ChallengeDrawn;
+            if (e.Postings.Count == 0 && !record) return "no postings";
+            if (e.Postings.Count != 0 && record) return $"a {e.Kind} entry moves money";
             if (e.Kind == EntryKind.Unbond ? e.UnlockEpoch <= e.Epoch : e.UnlockEpoch != 0) return $"unlock epoch {e.UnlockEpoch} is impossible for a {e.Kind} in epoch {e.Epoch}";
             Int128 sum = 0;
             foreach (var p in e.Postings)
@@ -106,6 +109,16 @@ public static class LedgerVerifier
                     if (hold.ClosedBy is { } by) return $"closes hold \"{e.Reference}\", already closed by #{by}";
                     if (Balances.GetValueOrDefault(Account.Hold(e.Reference)) != 0) return $"leaves {Balances[Account.Hold(e.Reference)]} in hold \"{e.Reference}\"";
                     Holds[e.Reference] = hold with { ClosedBy = e.Sequence };
+                    break;
+                case EntryKind.EpochSecretCommitted:
+                    if (e.Reference != Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture)) return $"commits a secret for epoch \"{e.Reference}\" while epoch {Epoch} is open";
+                    Commitments[Epoch] = e.Authorization;
+                    break;
+                case EntryKind.EpochSecretRevealed:
+                    if (!long.TryParse(e.Reference, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long revealed) || revealed >= Epoch)
+                        return $"reveals the secret of epoch \"{e.Reference}\", which is not closed";
+                    if (!Commitments.TryGetValue(revealed, out var commitment)) return $"reveals the secret of epoch {revealed}, which committed none";
+                    if (!Cairn.Protocol.Sampling.ChallengeDraw.VerifyReveal(commitment, e.Authorization.ToArray())) return $"the revealed secret of epoch {revealed} does not hash to its commitment";
                     break;
                 case EntryKind.EpochClose:
                     var root = MerkleRoot.Compute(_epochHashes);

@@ -9,8 +9,9 @@ namespace Cairn.Node.Gateway;
 
 /// <summary>
 /// Proof of Sampling in the gateway (DESIGN.md §4, docs/verification.md "In the network"). Each ledger epoch has a fresh
-/// random secret whose Keccak-256 commitment is logged when the epoch opens and whose value is revealed (logged, and shown
-/// at <c>GET /v1/challenges</c>) when it closes. After a receipt was verified and settled, it is challenged iff
+/// random secret whose Keccak-256 commitment is written to the ledger when the epoch opens and whose value is revealed in
+/// the ledger (and shown at <c>GET /v1/challenges</c>) when it closes; each draw that challenges a receipt is recorded in
+/// the ledger too, so <c>cairn ledger audit</c> can re-run every draw. After a receipt was verified and settled, it is challenged iff
 /// <see cref="ChallengeDraw.IsChallenged"/>; then one validator is drawn stake-weighted (<see cref="ValidatorSelection"/>)
 /// among the other healthy, eligible providers of the model and re-executes the same signed request in the background.
 /// Equal output commitments: the validator is paid from the validator pool and the asserter's reputation records a pass.
@@ -27,14 +28,17 @@ public sealed class ChallengeService(ProviderDirectory directory, GatewayLedger 
     private readonly Lock _gate = new();
     private readonly List<ChallengeView> _challenges = [];
     private readonly List<EpochSecretView> _epochs = [];
-    private byte[]? _secret;
-    private long _epoch;
+    /// <summary>Secrets of the open epoch and the last closed one (a receipt settled just before a close is drawn with its epoch's secret).</summary>
+    private readonly Dictionary<long, byte[]> _secrets = [];
     private int _pending;
 
     public bool Enabled => options.ChallengeRate.PartsPerMillion > 0;
     public long Slash => options.Slash ?? ledger.Book.Options.MinimumStake;
     /// <summary>Challenges drawn whose validation has not finished yet.</summary>
     public int Pending => Volatile.Read(ref _pending);
+
+    /// <summary>Where epoch N's secret is kept until it is revealed, so that a restarted gateway can still reveal it.</summary>
+    private string SecretPath(long epoch) => Path.Combine(options.DataDirectory, "epoch-secrets", $"{epoch}.secret");
 
     /// <summary>Opens the secret of the ledger's open epoch; called once at start-up.</summary>
     public void Start()
@@ -43,48 +47,67 @@ public sealed class ChallengeService(ProviderDirectory directory, GatewayLedger 
         lock (_gate) OpenEpoch(ledger.OpenEpoch);
     }
 
-    /// <summary>The ledger closed <paramref name="closed"/>: reveal its secret and commit to the next one.</summary>
+    /// <summary>The ledger closed <paramref name="closed"/>: reveal its secret in the ledger and commit to the next one.</summary>
     public void EpochClosed(long closed)
     {
         if (!Enabled) return;
         lock (_gate)
         {
-            if (_secret != null && _epoch == closed)
+            if (_secrets.TryGetValue(closed, out byte[]? secret))
             {
+                ledger.RevealEpochSecret(closed, new Hash256(secret));
                 int i = _epochs.FindIndex(e => e.Epoch == closed);
-                _epochs[i] = _epochs[i] with { Secret = Convert.ToHexStringLower(_secret) };
-                GatewayLog.EpochSecretRevealed(log, closed, Convert.ToHexStringLower(_secret));
+                _epochs[i] = _epochs[i] with { Secret = Convert.ToHexStringLower(secret) };
+                GatewayLog.EpochSecretRevealed(log, closed, Convert.ToHexStringLower(secret));
+                File.Delete(SecretPath(closed));
             }
+            foreach (long old in _secrets.Keys.Where(e => e < closed).ToList()) _secrets.Remove(old);
             OpenEpoch(closed + 1);
         }
     }
 
+    /// <summary>
+    /// Commits to epoch <paramref name="epoch"/>'s secret in the ledger (entry <c>epoch/N/secret</c>) before any of its
+    /// draws. The secret is written to the data folder first, so a gateway restarted within the epoch reuses it (the
+    /// ledger refuses a second, different commitment for the same epoch).
+    /// </summary>
     private void OpenEpoch(long epoch)
     {
-        _secret = RandomNumberGenerator.GetBytes(Hash256.Size);
-        _epoch = epoch;
-        var commitment = ChallengeDraw.Commit(_secret);
+        string path = SecretPath(epoch);
+        byte[] secret;
+        if (File.Exists(path) && File.ReadAllBytes(path) is { Length: Hash256.Size } kept) secret = kept;
+        else
+        {
+            secret = RandomNumberGenerator.GetBytes(Hash256.Size);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllBytes(path, secret);
+            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+        var commitment = ChallengeDraw.Commit(secret);
+        ledger.CommitEpochSecret(epoch, commitment, options.ChallengeRate);
+        _secrets[epoch] = secret;
         _epochs.Add(new EpochSecretView(epoch, commitment.ToString(), null));
         GatewayLog.EpochSecretCommitted(log, epoch, commitment.ToString());
     }
 
     /// <summary>
-    /// Draws whether <paramref name="receipt"/> (verified and settled) is challenged; if so, starts its validation in the
-    /// background and returns at once, so the client is never delayed.
+    /// Draws whether <paramref name="receipt"/> (verified and settled in <paramref name="epoch"/>) is challenged, with
+    /// that epoch's secret; if so, records the draw in the ledger, starts its validation in the background and returns at
+    /// once, so the client is never delayed.
     /// </summary>
-    public void Consider(string requestId, string model, ProviderEntry asserter, GenerateRequest generate, InferenceRequest request, Receipt receipt)
+    public void Consider(string requestId, string model, ProviderEntry asserter, GenerateRequest generate, InferenceRequest request, Receipt receipt, long epoch)
     {
         if (!Enabled) return;
-        byte[] secret;
-        long epoch;
-        lock (_gate)
+        byte[]? secret;
+        lock (_gate) _secrets.TryGetValue(epoch, out secret);
+        if (secret is null)
         {
-            if (_secret is null) OpenEpoch(ledger.OpenEpoch);
-            secret = _secret!;
-            epoch = _epoch;
+            log.LogWarning("receipt of {RequestId} was settled in epoch {Epoch}, whose secret this gateway no longer holds; it is not drawn", requestId, epoch);
+            return;
         }
         var receiptHash = receipt.Hash();
         if (!ChallengeDraw.IsChallenged(secret, receiptHash, options.ChallengeRate)) return;
+        ledger.RecordChallengeDrawn(receiptHash, epoch, receipt.Provider);
         Interlocked.Increment(ref _pending);
         _ = Task.Run(async () =>
         {

@@ -188,12 +188,12 @@ public sealed class CompletionHandler(ProviderDirectory directory, GatewayState 
                 ?? throw new ProviderFault(refused!, misbehaved: true);
             if (receipt.CompletionTokens != completionTokens || receipt.PromptTokens != promptTokens)
                 throw new ProviderFault($"the receipt counts {receipt.PromptTokens}+{receipt.CompletionTokens} tokens, the stream carried {promptTokens}+{completionTokens}", misbehaved: true);
-            var settlement = ledger.Settle(holdId, (long)receipt.Price, receipt.Provider, receipt.Hash());
+            var settlement = ledger.Settle(holdId, (long)receipt.Price, receipt.Provider, receipt.Hash(), out long settledEpoch);
             if (!settlement.IsOk) throw new ProviderFault($"settlement refused: {settlement}", misbehaved: true);
             settled = true;
             receipts.Add(new StoredReceipt(id, model.Name, client.ToString(), inference, receipt, time.GetUtcNow()));
             GatewayLog.Served(log, id, model.Name, provider.Id, promptTokens, completionTokens, done.FinishReason);
-            challenges.Consider(id, model.Name, provider, generate, inference, receipt);
+            challenges.Consider(id, model.Name, provider, generate, inference, receipt, settledEpoch);
 
             var usage = (promptTokens, completionTokens);
             if (req.Stream)

@@ -53,9 +53,45 @@ public sealed class GatewayLedger : IDisposable
         lock (_gate) return Book.Hold(holdId, client, amount, request);
     }
 
-    public LedgerResult Settle(string holdId, long fee, Address provider, Hash256 receipt)
+    /// <summary>Settles a hold; <paramref name="epoch"/> is the epoch the settlement landed in (whose secret draws the receipt's challenge).</summary>
+    public LedgerResult Settle(string holdId, long fee, Address provider, Hash256 receipt, out long epoch)
     {
-        lock (_gate) return Book.Settle(holdId, fee, new SettlementParties(provider), receipt);
+        lock (_gate)
+        {
+            var result = Book.Settle(holdId, fee, new SettlementParties(provider), receipt);
+            epoch = Book.OpenEpoch; // epochs close under the same lock, so this is the settlement's epoch
+            return result;
+        }
+    }
+
+    /// <summary>Commits the open epoch's challenge secret (Keccak-256 of it) with the rate its draws use.</summary>
+    public void CommitEpochSecret(long epoch, Hash256 commitment, Cairn.Protocol.Sampling.Probability rate)
+    {
+        lock (_gate) Check(Book.CommitEpochSecret(epoch, commitment, rate), $"committing epoch {epoch}'s secret");
+    }
+
+    /// <summary>Reveals a closed epoch's secret.</summary>
+    public void RevealEpochSecret(long epoch, Hash256 secret)
+    {
+        lock (_gate) Check(Book.RevealEpochSecret(epoch, secret), $"revealing epoch {epoch}'s secret");
+    }
+
+    /// <summary>Records that the receipt, settled in <paramref name="epoch"/>, was drawn for a challenge.</summary>
+    public void RecordChallengeDrawn(Hash256 receipt, long epoch, Address asserter)
+    {
+        lock (_gate) Check(Book.RecordChallengeDrawn(receipt, epoch, asserter), "recording a challenge");
+    }
+
+    /// <summary>Pays a matched challenge from the validator pool (R_A, R_V / n each, the client's discount), as far as the pool goes; what was paid.</summary>
+    public ChallengePayment RewardChallenge(Hash256 receipt, Address asserter, IReadOnlyList<Address> validators, Address client, ChallengePayment payment)
+    {
+        lock (_gate)
+        {
+            var result = Book.RewardChallenge(receipt, asserter, validators, client, payment, out var paid);
+            if (result.Code == LedgerErrors.NothingToPay) return paid;
+            Check(result, "challenge reward");
+            return paid;
+        }
     }
 
     public LedgerResult Release(string holdId, Hash256 request)

@@ -34,6 +34,45 @@ public sealed class LedgerCommandTests : IDisposable
     }
 
     [Fact]
+    public void Audit_reruns_the_draws_of_revealed_epochs_and_exits_1_when_one_was_spared()
+    {
+        var provider = Simulation.LedgerWorkload.Party(2);
+        var client = Simulation.LedgerWorkload.Party(1);
+        var secret = Auth("epoch secret");
+        var rate = Cairn.Protocol.Sampling.Probability.Parse("50%");
+        var drawn = new List<Hash256>();
+        using (var store = SqliteLedgerStore.OpenInDirectory(Path.Combine(_dir, "gateway")))
+        {
+            var book = new LedgerBook(store);
+            Assert.True(book.CommitEpochSecret(0, Cairn.Protocol.Sampling.ChallengeDraw.Commit(secret.ToArray()), rate).IsOk);
+            Assert.True(book.Deposit("d", client, 100_000, Auth("d")).IsOk);
+            for (int i = 0; i < 12; i++)
+            {
+                var receipt = Auth("receipt " + i);
+                Assert.True(book.Hold("h" + i, client, 10, Auth("h" + i)).IsOk);
+                Assert.True(book.Settle("h" + i, 10, new Economics.SettlementParties(provider), receipt).IsOk);
+                if (Cairn.Protocol.Sampling.ChallengeDraw.IsChallenged(secret.ToArray(), receipt, rate)) drawn.Add(receipt);
+            }
+            Assert.True(drawn.Count >= 2, "the fixed secret must draw at least two of twelve receipts");
+            foreach (var r in drawn.Skip(1)) Assert.True(book.RecordChallengeDrawn(r, 0, provider).IsOk);
+            Assert.True(book.CloseEpoch(0, out _).IsOk);
+            Assert.True(book.RevealEpochSecret(0, secret).IsOk);
+        }
+        var unfair = ChildProcess.Run("ledger", "audit", "--data", _dir);
+        Assert.True(unfair.ExitCode == 1, unfair.StdOut + unfair.StdErr);
+        Assert.Contains($"UNFAIR epoch 0 receipt {drawn[0]}: drawn by the epoch's secret but never challenged", unfair.StdOut);
+        Assert.Contains($"{drawn.Count} drawn for a challenge, 1 discrepancies", unfair.StdOut);
+
+        using (var store = SqliteLedgerStore.OpenExisting(Path.Combine(_dir, "gateway", SqliteLedgerStore.FileName)))
+            Assert.True(new LedgerBook(store).RecordChallengeDrawn(drawn[0], 0, provider).IsOk);
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        var fair = ChildProcess.Run("ledger", "audit", "--data", _dir);
+        Assert.True(fair.ExitCode == 0, fair.StdOut + fair.StdErr);
+        Assert.Contains("the draws were fair", fair.StdOut);
+        Assert.Contains("challenge rate 50%", fair.StdOut);
+    }
+
+    [Fact]
     public void Statement_lists_every_entry_behind_the_balance_of_one_epoch()
     {
         string file = Path.Combine(_dir, "ledger.db");
