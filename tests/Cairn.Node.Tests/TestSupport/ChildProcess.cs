@@ -17,10 +17,11 @@ public sealed class ChildProcess : IDisposable
     private readonly Lock _gate = new();
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private ChildProcess(string name, IEnumerable<string> args)
+    private ChildProcess(string name, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
     {
         Name = name;
         var psi = CairnCli.StartInfo(args.Concat(["--parent-pid", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)]));
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) psi.Environment[key] = value;
         _process = new Process { StartInfo = psi, EnableRaisingEvents = true };
         _process.OutputDataReceived += (_, e) => OnLine(e.Data, "");
         _process.ErrorDataReceived += (_, e) => OnLine(e.Data, "[err] ");
@@ -45,6 +46,9 @@ public sealed class ChildProcess : IDisposable
     }
 
     public static ChildProcess Start(string name, params string[] args) => new(name, args);
+
+    /// <summary>As above, with extra environment variables (e.g. the runtime's switches that turn instruction sets off).</summary>
+    public static ChildProcess Start(string name, IReadOnlyDictionary<string, string> environment, params string[] args) => new(name, args, environment);
 
     /// <summary>The first output line (past or future) that <paramref name="match"/> accepts; fails if the process exits or the time runs out first.</summary>
     public async Task<string> WaitForLine(Func<string, bool> match, TimeSpan? timeout = null)

@@ -76,11 +76,12 @@ public sealed class Devnet : IAsyncDisposable
     }
 
     /// <summary>Starts one more provider of the reference model and waits until the gateway accepted its registration.</summary>
-    public async Task<ProviderProcess> AddProviderAsync(string? fault = null)
+    public async Task<ProviderProcess> AddProviderAsync(string? fault = null, int threads = 1, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var args = new List<string> { "node", "--gateway", Grpc, "--model", ModelPath, "--threads", "1" };
+        var args = new List<string> { "node", "--gateway", Grpc, "--model", ModelPath, "--threads", threads.ToString(System.Globalization.CultureInfo.InvariantCulture) };
         if (fault != null) args.AddRange(["--fault", fault]);
-        var process = ChildProcess.Start($"provider {_providers.Count}{(fault is null ? "" : " [" + fault + "]")}", args.ToArray());
+        string name = $"provider {_providers.Count}{(fault is null ? "" : " [" + fault + "]")}{(environment is null ? "" : " [" + string.Join(' ', environment.Select(e => e.Key + "=" + e.Value)) + "]")}";
+        var process = ChildProcess.Start(name, environment ?? new Dictionary<string, string>(), args.ToArray());
         lock (_providers) _providers.Add(new ProviderProcess(process, ""));
         string line = await process.WaitForLine("provider: id=");
         string id = line.Split(' ')[1]["id=".Length..];
