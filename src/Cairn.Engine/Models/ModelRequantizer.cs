@@ -6,7 +6,8 @@ namespace Cairn.Engine.Models;
 
 /// <summary>
 /// A copy of a model whose weight matrices are converted in memory to another type (dequantized to f32 row by row,
-/// then written by <see cref="WeightQuantizer"/>); norms, biases, tokenizer and configuration are shared. The
+/// then written by <see cref="WeightQuantizer"/>); a matrix already of that type, or whose rows are not a whole number
+/// of the type's blocks, is kept as it is; norms, biases, tokenizer and configuration are shared. The
 /// FAULT INJECTION <c>cheaper-type</c> provider uses it to compute with cheaper weights than the file it claims.
 /// The copy owns only its native weight memory: keep <paramref name="source"/> alive while the copy is used.
 /// </summary>
@@ -22,9 +23,7 @@ public static unsafe class ModelRequantizer
             Weight Convert(Weight w)
             {
                 if (converted.TryGetValue(w, out var done)) return done; // a tied output stays tied
-                if (w.Type == target) return converted[w] = w;
-                if (w.Cols % GgmlTypeInfo.BlockSize(target) != 0)
-                    throw new ArgumentException($"{w.Name}: {w.Cols} columns are not a multiple of {target}'s block of {GgmlTypeInfo.BlockSize(target)}", nameof(target));
+                if (w.Type == target || w.Cols % GgmlTypeInfo.BlockSize(target) != 0) return converted[w] = w;
                 long rowBytes = GgmlTypeInfo.RowBytes(target, w.Cols);
                 byte* data = memory.Allocate(rowBytes * w.Rows);
                 var row = new float[w.Cols];
@@ -50,6 +49,7 @@ public static unsafe class ModelRequantizer
                 Down = Convert(l.Down),
                 Up = Convert(l.Up),
             }).ToArray();
+            if (memory.Count == 0) throw new ArgumentException($"no weight matrix of the model can be converted to {target}", nameof(target));
             return new Model(source.Source, source.Config, Convert(source.TokenEmbedding), layers, source.OutputNorm, Convert(source.Output),
                 source.Tokenizer, source.RopeFreqFactors, memory, source.ChatTemplateSource);
         }
@@ -64,6 +64,8 @@ public static unsafe class ModelRequantizer
     private sealed class NativeWeights : IDisposable
     {
         private readonly List<nint> _blocks = [];
+
+        public int Count => _blocks.Count;
 
         public byte* Allocate(long bytes)
         {
