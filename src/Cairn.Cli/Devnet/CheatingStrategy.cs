@@ -40,12 +40,9 @@ internal sealed record CheatingStrategy(string Name, string Description)
             case "smaller-model":
                 return "substitute-model:" + SmallerModel(model, data);
             case "cheaper-type":
-            {
-                using var m = Model.Load(model, tokenizer);
-                var type = m.Layers[0].Wq.Type;
-                if (type == GgmlType.Q4_0) throw new ArgumentException($"--strategy cheaper-type: {Path.GetFileName(model)} is already Q4_0, the cheapest type a cheater can requantize to");
+                if (WeightType(model, tokenizer) == GgmlType.Q4_0)
+                    throw new ArgumentException($"--strategy cheaper-type: {Path.GetFileName(model)} is already Q4_0, the cheapest type a cheater can requantize to");
                 return "cheaper-type:Q4_0";
-            }
             case "skipped-layers":
                 return "skip-layers:" + (Layers(model, tokenizer) / 2).ToString(CultureInfo.InvariantCulture);
             case "truncate":
@@ -58,6 +55,12 @@ internal sealed record CheatingStrategy(string Name, string Description)
             default:
                 return Name; // the fault has the strategy's name
         }
+    }
+
+    private static GgmlType WeightType(string model, string? tokenizer)
+    {
+        using var m = Model.Load(model, tokenizer);
+        return m.Layers[0].Wq.Type;
     }
 
     private static int Layers(string model, string? tokenizer)
