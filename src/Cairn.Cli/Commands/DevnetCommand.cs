@@ -18,7 +18,7 @@ internal static class DevnetCommand
         var demo = new Option<bool>("--demo") { Description = "Run a short workload, print a summary and stop" };
         var threads = new Option<int?>("--threads") { Description = "Compute threads per provider (default: cores / providers, at least 1)" };
         var cheaters = new Option<int>("--cheaters") { Description = "How many of the providers (the last ones) cheat, to watch Proof of Sampling catch them", DefaultValueFactory = _ => 0 };
-        var strategy = new Option<string>("--strategy") { Description = "How the cheaters cheat: wrong-seed (other tokens) or forge-commitment (honest tokens, forged output commitment)", DefaultValueFactory = _ => "wrong-seed" };
+        var strategy = new Option<string>("--strategy") { Description = CheatingStrategy.Help, DefaultValueFactory = _ => "wrong-seed" };
         var challengeRate = new Option<string?>("--challenge-rate") { Description = "The gateway's challenge rate p (default: 0.2 with --cheaters, else 0: off)" };
         var command = new Command("devnet", "Start a gateway and several providers on this machine and serve the OpenAI-compatible API")
         {
@@ -42,9 +42,14 @@ internal static class DevnetCommand
                 Console.Error.WriteLine($"cairn: error: --cheaters {parse.GetValue(cheaters)} is out of range (0 to --providers {n})");
                 return 2;
             }
-            if (parse.GetValue(strategy) is not ("wrong-seed" or "forge-commitment"))
+            if (CheatingStrategy.Find(parse.GetValue(strategy)!) is null)
             {
-                Console.Error.WriteLine($"cairn: error: --strategy '{parse.GetValue(strategy)}' is not one of wrong-seed, forge-commitment");
+                Console.Error.WriteLine($"cairn: error: --strategy '{parse.GetValue(strategy)}' is not one of {CheatingStrategy.Names}");
+                return 2;
+            }
+            if (parse.GetValue(strategy) == "colluding-pair" && parse.GetValue(cheaters) < 2)
+            {
+                Console.Error.WriteLine("cairn: error: --strategy colluding-pair needs --cheaters 2 or more (the cheaters collude with one another)");
                 return 2;
             }
             if (parse.GetValue(apiKey) is { Length: < 8 })

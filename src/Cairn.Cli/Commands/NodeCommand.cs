@@ -19,7 +19,7 @@ internal static class NodeCommand
         var key = new Option<string?>("--key") { Description = "Encrypted key file of the provider's identity (default: an ephemeral key)" };
         var passphraseEnv = new Option<string?>("--passphrase-env") { Description = "Environment variable holding the key file's passphrase" };
         var parent = new Option<int?>("--parent-pid") { Hidden = true };
-        var fault = new Option<string?>("--fault") { Hidden = true, Description = "FAULT INJECTION for tests: bad-signature, stall-after-tokens:N, claim-speed:X, wrong-seed, forge-commitment (comma-separated)" };
+        var fault = new Option<string?>("--fault") { Hidden = true, Description = "FAULT INJECTION for tests, comma-separated (see ProviderFaults): bad-signature, stall-after-tokens:N, claim-speed:X, wrong-seed, forge-commitment, substitute-model:FILE, cheaper-type:TYPE, skip-layers:L[,L…], random-tokens, truncate:N, forge-layer-hashes[:L], lazy-validator, collude:DIR" };
         var command = new Command("node", "Run a provider: serve models to a gateway and sign a receipt for every answer")
         {
             gateway, models, tokenizer, template, port, threads, price, key, passphraseEnv, parent, fault,

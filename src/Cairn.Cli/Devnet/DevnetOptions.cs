@@ -14,7 +14,7 @@ internal sealed record DevnetOptions
     public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromMinutes(3);
     /// <summary>The last <see cref="Cheaters"/> providers run with the test-only fault <see cref="Strategy"/>.</summary>
     public int Cheaters { get; init; }
-    /// <summary>A cheating strategy: wrong-seed or forge-commitment (ProviderFaults).</summary>
+    /// <summary>A cheating strategy, one of <see cref="CheatingStrategy.All"/>.</summary>
     public string Strategy { get; init; } = "wrong-seed";
     /// <summary>The gateway's --challenge-rate; null: 0.2 with cheaters, else off.</summary>
     public string? ChallengeRate { get; init; }

@@ -42,6 +42,9 @@ internal sealed class DevnetRunner(DevnetOptions options, TextWriter output)
             string api = Field(line, "api"), grpc = Field(line, "grpc");
             output.WriteLine($"ok ({api})");
 
+            string? fault = options.Cheaters == 0 ? null
+                : (CheatingStrategy.Find(options.Strategy) ?? throw new ArgumentException($"--strategy '{options.Strategy}' is not one of {CheatingStrategy.Names}"))
+                    .Fault(model, options.Tokenizer is { } tk ? Path.GetFullPath(tk) : null, data, options.Cheaters);
             var providers = new List<ChildProcess>();
             for (int i = 1; i <= options.Providers; i++)
             {
@@ -52,7 +55,7 @@ internal sealed class DevnetRunner(DevnetOptions options, TextWriter output)
                 };
                 if (options.Tokenizer != null) args.AddRange(["--tokenizer", Path.GetFullPath(options.Tokenizer)]);
                 if (options.ChatTemplate != null) args.AddRange(["--chat-template", options.ChatTemplate]);
-                if (i > options.Providers - options.Cheaters) args.AddRange(["--fault", options.Strategy]); // a cheater, for the demonstration
+                if (i > options.Providers - options.Cheaters) args.AddRange(["--fault", fault!]); // a cheater, for the demonstration
                 providers.Add(Start($"provider-{i}", args, logs, env));
             }
             int ready = 0;

@@ -19,6 +19,12 @@ public sealed class TraceRecorder(int layers)
     /// </summary>
     public int CaptureLayer { get; set; } = -1;
 
+    /// <summary>
+    /// FAULT INJECTION (tests only; null in real use): called with (position, layer, hash) after each layer hash is
+    /// computed and before it is stored; it may change the hash in place (a provider that forges its layer hashes).
+    /// </summary>
+    public Action<int, int, byte[]>? Tamper { get; init; }
+
     public int Layers => layers;
     public int Steps => _steps.Count;
 
@@ -26,7 +32,9 @@ public sealed class TraceRecorder(int layers)
     public void Record(int position, int layer, ReadOnlySpan<float> activation)
     {
         while (_steps.Count <= position) _steps.Add(new byte[]?[layers]);
-        _steps[position][layer] = SHA256.HashData(CanonicalFloats.Bytes(activation));
+        byte[] hash = SHA256.HashData(CanonicalFloats.Bytes(activation));
+        Tamper?.Invoke(position, layer, hash);
+        _steps[position][layer] = hash;
         if (layer == CaptureLayer)
         {
             while (_captured.Count <= position) _captured.Add(null);

@@ -156,7 +156,7 @@ public sealed class ContinuousBatcher : IDisposable
                 continue;
             }
             s.LogitsHash.AppendData(CanonicalFloats.Bytes(logits[i]));
-            int token = s.Sampler.Sample(logits[i]);
+            int token = s.Options.TokenOverride is { } forced ? forced(s.Generated.Count) : s.Sampler.Sample(logits[i]);
             s.Generated.Add(token);
             bool stop;
             try

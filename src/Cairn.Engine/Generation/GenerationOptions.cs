@@ -17,4 +17,9 @@ public sealed record GenerationOptions
     public bool Commitment { get; init; }
     /// <summary>Stop at the tokenizer's end-of-generation tokens (EOS, EOT).</summary>
     public bool StopAtEndOfGeneration { get; init; } = true;
+    /// <summary>
+    /// FAULT INJECTION (tests only; null in real use): when set, the i-th generated token is <c>TokenOverride(i)</c>
+    /// instead of the sampler's choice (the sampler is not run); the token is still fed to the model and traced.
+    /// </summary>
+    public Func<int, int>? TokenOverride { get; init; }
 }

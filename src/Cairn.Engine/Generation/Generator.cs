@@ -73,7 +73,7 @@ public sealed class Generator(Transformer transformer)
                     continue;
                 }
                 s.LogitsHash.AppendData(CanonicalFloats.Bytes(s.Logits));
-                int token = s.Sampler.Sample(s.Logits);
+                int token = options.TokenOverride is { } forced ? forced(s.Generated.Count) : s.Sampler.Sample(s.Logits);
                 s.Generated.Add(token);
                 onToken?.Invoke(i, token);
                 if (options.StopAtEndOfGeneration && _t.Model.Tokenizer?.IsEndOfGeneration(token) == true) s.StopReason = "stop";

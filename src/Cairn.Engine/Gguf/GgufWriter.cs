@@ -14,6 +14,22 @@ public sealed class GgufWriter
 
     public uint Alignment { get; set; } = GgufFile.DefaultAlignment;
 
+    /// <summary>
+    /// A writer holding <paramref name="source"/>'s metadata (in its order) and alignment, and a copy of the tensors that
+    /// <paramref name="keep"/> accepts (all by default), to edit and write as another file — e.g. a model with fewer layers.
+    /// </summary>
+    public static GgufWriter CopyOf(GgufFile source, Func<GgufTensorInfo, bool>? keep = null)
+    {
+        var writer = new GgufWriter { Alignment = source.Alignment };
+        foreach (string key in source.MetadataKeys) writer.Set(key, source.Metadata[key]);
+        foreach (var t in source.Tensors)
+        {
+            if (keep?.Invoke(t) == false) continue;
+            writer.AddTensor(t.Name, t.Type, t.Dimensions, source.TensorBytes(t).ToArray());
+        }
+        return writer;
+    }
+
     public GgufWriter Set(string key, GgufValue value)
     {
         _metadata.RemoveAll(kv => kv.Key == key);

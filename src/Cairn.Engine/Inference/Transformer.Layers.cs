@@ -35,7 +35,7 @@ public sealed partial class Transformer
 
         for (int l = from; l < to; l++)
         {
-            Layer(l, items, s, cos, sin);
+            if (!Skips(l)) Layer(l, items, s, cos, sin);
             for (int i = 0; i < n; i++) items[i].Session.Trace?.Record(items[i].Position, l, s.X.AsSpan(i * dim, dim));
         }
         s.X.AsSpan(0, n * dim).CopyTo(hidden);

@@ -44,7 +44,7 @@ public sealed partial class Transformer
         int cap = capacity ?? _c.ContextLength;
         if (cap <= 0 || cap > _c.ContextLength)
             throw new ArgumentOutOfRangeException(nameof(capacity), $"capacity {cap} must be between 1 and the context length {_c.ContextLength}");
-        return new Session(_c.Layers, _c.KvDim, cap, trace ? new TraceRecorder(_c.Layers) : null);
+        return new Session(_c.Layers, _c.KvDim, cap, trace ? new TraceRecorder(_c.Layers) { Tamper = TraceTamper } : null);
     }
 
     /// <summary>Looks up the embeddings of <paramref name="tokens"/> into <paramref name="hidden"/> (tokens × dim).</summary>

@@ -14,7 +14,7 @@ public static class ProviderNode
         var models = new List<ServedModel>();
         try
         {
-            foreach (string path in options.Models) models.Add(ServedModel.Load(path, options.Tokenizer, options.ChatTemplate, options.Threads));
+            foreach (string path in options.Models) models.Add(ServedModel.Load(path, options.Tokenizer, options.ChatTemplate, options.Threads, faults: options.Faults));
         }
         catch
         {

@@ -55,6 +55,15 @@ public sealed class ProviderService(ProviderState state, ILogger<ProviderService
         if (prompt.Any(t => (uint)t >= (uint)model.Model.Config.VocabSize))
             throw new RpcException(new Status(StatusCode.InvalidArgument, "a prompt token is outside the vocabulary"));
 
+        // FAULT INJECTION (tests only): a lazy validator answers at once without computing; the cheats of this request.
+        var requestHash = inference.Hash();
+        if (request.Validation && state.Faults.LazyValidator)
+        {
+            await responseStream.WriteAsync(new GenerateEvent { Done = Done(state.SignGuessedReceipt(inference, model.Model.Config.ContextLength), "length") }, context.CancellationToken);
+            return;
+        }
+        bool cheat = state.Faults.CheatsOn(requestHash, request.Validation);
+
         var sampling = new SamplingOptions
         {
             Temperature = inference.Sampling.Temperature,
@@ -63,7 +72,7 @@ public sealed class ProviderService(ProviderState state, ILogger<ProviderService
             MinP = inference.Sampling.MinP,
             RepeatPenalty = inference.Sampling.RepeatPenalty,
             RepeatLastN = inference.Sampling.RepeatLastN,
-            Seed = state.Faults.WrongSeed ? inference.Seed ^ 0x5EED_FA17_5EED_FA17UL : inference.Seed, // FAULT INJECTION (tests only)
+            Seed = state.Faults.Seed(inference.Seed, cheat), // FAULT INJECTION (tests only): wrong-seed
         };
         if (sampling.Validate() is { } bad) throw new RpcException(new Status(StatusCode.InvalidArgument, bad));
         var options = new GenerationOptions
@@ -71,11 +80,13 @@ public sealed class ProviderService(ProviderState state, ILogger<ProviderService
             MaxTokens = Math.Min(inference.MaxTokens, model.Model.Config.ContextLength - prompt.Length),
             Sampling = sampling,
             Commitment = true,
+            TokenOverride = state.Faults.TokenOverride(requestHash, model.Model.Config.VocabSize, cheat), // FAULT INJECTION (tests only): random-tokens
         };
 
         var events = Channel.CreateUnbounded<TokenEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         var decoder = new StreamingDecoder(model.Tokenizer);
         var stops = new StopMatcher(request.Stop);
+        int generated = 0;
         state.Begin();
         try
         {
@@ -84,7 +95,7 @@ public sealed class ProviderService(ProviderState state, ILogger<ProviderService
                 string text = model.Tokenizer.IsEndOfGeneration(token) ? "" : stops.Push(decoder.Push(token));
                 events.Writer.TryWrite(new TokenEvent { Id = token, Text = text });
                 state.Faults.AfterToken(); // FAULT INJECTION (tests only): may stall here for good
-                return stops.Stopped;
+                return stops.Stopped || state.Faults.Truncates(++generated, cheat); // FAULT INJECTION (tests only): truncate
             }, context.CancellationToken);
             _ = generation.ContinueWith(_ => events.Writer.TryComplete(), TaskScheduler.Default);
 
@@ -94,22 +105,21 @@ public sealed class ProviderService(ProviderState state, ILogger<ProviderService
             string tail = stops.Stopped ? "" : stops.Push(decoder.Flush()) + stops.Flush();
             if (tail.Length > 0) await responseStream.WriteAsync(new GenerateEvent { Token = new TokenEvent { Id = -1, Text = tail } }, context.CancellationToken);
 
-            var receipt = state.SignReceipt(inference, result);
-            await responseStream.WriteAsync(new GenerateEvent
-            {
-                Done = new DoneEvent
-                {
-                    FinishReason = result.StopReason == "stop" ? "stop" : "length",
-                    Receipt = Google.Protobuf.ByteString.CopyFrom(receipt.Encode()),
-                    PromptTokens = prompt.Length,
-                    CompletionTokens = result.Tokens.Length,
-                },
-            }, context.CancellationToken);
-            ProviderLog.Served(log, inference.Hash().ToString()[..16], model.Name, prompt.Length, result.Tokens.Length, result.StopReason);
+            var receipt = state.SignReceipt(inference, result, cheat);
+            await responseStream.WriteAsync(new GenerateEvent { Done = Done(receipt, result.StopReason == "stop" ? "stop" : "length") }, context.CancellationToken);
+            ProviderLog.Served(log, requestHash.ToString()[..16], model.Name, prompt.Length, result.Tokens.Length, result.StopReason);
         }
         finally
         {
             state.End();
         }
     }
+
+    private static DoneEvent Done(Receipt receipt, string finishReason) => new()
+    {
+        FinishReason = finishReason,
+        Receipt = Google.Protobuf.ByteString.CopyFrom(receipt.Encode()),
+        PromptTokens = receipt.PromptTokens,
+        CompletionTokens = receipt.CompletionTokens,
+    };
 }

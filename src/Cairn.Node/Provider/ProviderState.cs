@@ -44,17 +44,31 @@ public sealed class ProviderState(Secp256k1Key key, IReadOnlyList<ServedModel> m
     public void Begin() => Interlocked.Increment(ref _active);
     public void End() => Interlocked.Decrement(ref _active);
 
-    public Receipt SignReceipt(InferenceRequest request, GenerationResult result)
+    /// <param name="cheat">FAULT INJECTION (tests only): whether this request gets the token-level cheats (forge-commitment).</param>
+    public Receipt SignReceipt(InferenceRequest request, GenerationResult result, bool cheat = false) =>
+        Sign(request, new Hash256(result.OutputCommitment!), new Hash256(result.TraceRoot!), result.PromptTokens.Length, result.Tokens.Length, cheat);
+
+    /// <summary>
+    /// FAULT INJECTION (tests only), lazy-validator: a receipt for a re-execution that was never computed — a guessed
+    /// commitment and trace root, the most completion tokens the request allows.
+    /// </summary>
+    public Receipt SignGuessedReceipt(InferenceRequest request, int contextLength)
+    {
+        var guess = ProviderFaults.GuessedCommitment(request.Hash());
+        return Sign(request, guess, guess, request.PromptTokens.Count, Math.Min(request.MaxTokens, contextLength - request.PromptTokens.Count), cheat: false);
+    }
+
+    private Receipt Sign(InferenceRequest request, Hash256 outputCommitment, Hash256 traceRoot, int promptTokens, int completionTokens, bool cheat)
     {
         var receipt = new Receipt
         {
             RequestHash = request.Hash(),
-            // FAULT INJECTION (tests only): forge-commitment keeps the tokens but commits to random bytes.
-            OutputCommitment = Faults.ForgeCommitment ? new Hash256(System.Security.Cryptography.RandomNumberGenerator.GetBytes(Hash256.Size)) : new Hash256(result.OutputCommitment!),
-            TraceRoot = new Hash256(result.TraceRoot!),
-            PromptTokens = result.PromptTokens.Length,
-            CompletionTokens = result.Tokens.Length,
-            Price = (ulong)(result.PromptTokens.Length + result.Tokens.Length) * PricePerToken,
+            // FAULT INJECTION (tests only): forge-commitment keeps the tokens but commits to a hash of the request.
+            OutputCommitment = cheat && Faults.ForgeCommitment ? ProviderFaults.ForgedCommitment(request.Hash()) : outputCommitment,
+            TraceRoot = traceRoot,
+            PromptTokens = promptTokens,
+            CompletionTokens = completionTokens,
+            Price = (ulong)(promptTokens + completionTokens) * PricePerToken,
             Provider = key.Address,
             EngineBuild = EngineBuild,
         };

@@ -11,28 +11,34 @@ using Cairn.Node.Rpc;
 namespace Cairn.Node.Provider;
 
 /// <summary>A model a provider serves: the loaded engine, its content hash, its chat template and its request queue.</summary>
-public sealed class ServedModel : IDisposable
+public sealed partial class ServedModel : IDisposable
 {
-    private ServedModel(string path, Model model, byte[] hash, ChatTemplate? template, string? templateError, int threads, int maxSequences)
+    private readonly IReadOnlyList<Model> _cheats; // FAULT INJECTION (tests only): models computed with instead of Model
+
+    private ServedModel(string path, Model model, byte[] hash, ChatTemplate? template, string? templateError, int threads, int maxSequences,
+        IReadOnlyList<Model> cheats, ProviderFaults faults)
     {
         Path = path;
         Model = model;
         Hash = hash;
         Template = template;
         TemplateError = templateError;
-        Transformer = new Transformer(model, threads);
+        _cheats = cheats;
+        Transformer = CheatingTransformer(_cheats.Count > 0 ? _cheats[^1] : model, threads, faults);
         Batcher = new ContinuousBatcher(Transformer, maxSequences);
         Name = System.IO.Path.GetFileNameWithoutExtension(path);
     }
 
     public string Name { get; }
     public string Path { get; }
+    /// <summary>The model file served (its name, hash, tokenizer and limits are what the provider announces and signs).</summary>
     public Model Model { get; }
     public byte[] Hash { get; }
     public Tokenizer Tokenizer => Model.Tokenizer!;
     /// <summary>The chat template, or null with <see cref="TemplateError"/> saying why chats are refused.</summary>
     public ChatTemplate? Template { get; }
     public string? TemplateError { get; }
+    /// <summary>What generations (and replays of them) run on: <see cref="Model"/>'s, unless a FAULT INJECTION cheat replaced it.</summary>
     public Transformer Transformer { get; }
     public ContinuousBatcher Batcher { get; }
 
@@ -41,9 +47,12 @@ public sealed class ServedModel : IDisposable
     /// default); a template that is present but not recognized refuses chats with a clear error unless
     /// <paramref name="templateOverride"/> names one.
     /// </summary>
-    public static ServedModel Load(string path, string? tokenizerPath, string? templateOverride, int threads, int maxSequences = 16)
+    /// <param name="faults">FAULT INJECTION for tests (a cheater's model substitution, requantization, skipped layers or
+    /// forged layer hashes); null in real use.</param>
+    public static ServedModel Load(string path, string? tokenizerPath, string? templateOverride, int threads, int maxSequences = 16, ProviderFaults? faults = null)
     {
         var model = Model.Load(path, tokenizerPath);
+        IReadOnlyList<Model> cheats = [];
         try
         {
             if (model.Tokenizer is null) throw new InvalidOperationException($"{path}: the file has no tokenizer (tokenizer.ggml.* metadata)");
@@ -62,10 +71,13 @@ public sealed class ServedModel : IDisposable
             {
                 error = e.Message;
             }
-            return new ServedModel(path, model, hash, template, error, threads, maxSequences);
+            faults ??= ProviderFaults.None;
+            cheats = CheatingModels(model, faults, tokenizerPath);
+            return new ServedModel(path, model, hash, template, error, threads, maxSequences, cheats, faults);
         }
         catch
         {
+            foreach (var m in Enumerable.Reverse(cheats)) m.Dispose();
             model.Dispose();
             throw;
         }
@@ -100,6 +112,7 @@ public sealed class ServedModel : IDisposable
     public void Dispose()
     {
         Batcher.Dispose();
+        foreach (var m in Enumerable.Reverse(_cheats)) m.Dispose();
         Model.Dispose();
     }
 }

@@ -36,6 +36,20 @@ public sealed class DevnetTests
         Assert.Equal(24, treasury.StdOut.Split('\n').Count(l => l.Contains(" Settle ", StringComparison.Ordinal)));
     }
 
+    [Theory]
+    [InlineData("smaller-model")]
+    [InlineData("skipped-layers")]
+    public void A_cheating_strategy_is_caught_in_the_demo(string strategy)
+    {
+        string data = Directory.CreateTempSubdirectory("cairn-devnet-").FullName;
+        var r = CairnProcess.Run(null, "devnet", "--providers", "3", "--cheaters", "1", "--strategy", strategy, "--challenge-rate", "1",
+            "--model", ReferenceData.Model("aidreams260K.gguf"), "--port", "0", "--data", data, "--demo", "--api-key", "test-key-123");
+        Assert.True(r.ExitCode == 0, r.StdOut + r.StdErr);
+        Assert.Contains(r.StdOut.Split('\n'), l => l.Contains($"[cheater: {strategy}]", StringComparison.Ordinal) && l.Contains("caught", StringComparison.Ordinal));
+        Assert.DoesNotContain(r.StdOut.Split('\n'), l => l.Contains("caught", StringComparison.Ordinal) && !l.Contains("[cheater:", StringComparison.Ordinal));
+        if (strategy == "smaller-model") Assert.True(File.Exists(Path.Combine(data, "smaller-aidreams260K.gguf")));
+    }
+
     [Fact]
     public async Task Sigterm_stops_the_gateway_and_every_provider()
     {

@@ -23,6 +23,11 @@ public sealed class NetworkCommandLineTests
         { ["gateway", "--port", "0", "--challenge-rate", "0.1", "--slash", "2000000"], "below the slash" },
         { ["devnet", "--providers", "2", "--cheaters", "3"], "--cheaters 3 is out of range" },
         { ["devnet", "--providers", "2", "--cheaters", "1", "--strategy", "lie"], "--strategy 'lie' is not one of" },
+        { ["devnet", "--providers", "3", "--cheaters", "1", "--strategy", "colluding-pair"], "--strategy colluding-pair needs --cheaters 2 or more" },
+        { ["node", "--gateway", "http://127.0.0.1:1", "--model", "MODEL", "--fault", "collude:/tmp/cartel"], "needs a token-level cheat" },
+        { ["node", "--gateway", "http://127.0.0.1:1", "--model", "MODEL", "--fault", "cheaper-type:F32"], "is not one of" },
+        { ["node", "--gateway", "http://127.0.0.1:1", "--model", "MODEL", "--fault", "skip-layers:7"], "layer 7 is outside 0 to 3" },
+        { ["node", "--gateway", "http://127.0.0.1:1", "--model", "MODEL", "--fault", "substitute-model:/nonexistent/small.gguf"], "no such model file" },
     };
 
     [Theory]

@@ -38,4 +38,47 @@ public sealed class ProviderFaultsTests
         Assert.True(f.ForgeCommitment);
         Assert.False(ProviderFaults.Parse("claim-speed:5").WrongSeed);
     }
+
+    [Fact]
+    public void The_strategies_of_issue_6_parse()
+    {
+        var f = ProviderFaults.Parse("substitute-model:/tmp/small.gguf,cheaper-type:q4_0,skip-layers:3,1,random-tokens,truncate:7,forge-layer-hashes:2,lazy-validator");
+        Assert.Equal("/tmp/small.gguf", f.SubstituteModel);
+        Assert.Equal(Cairn.Engine.Tensors.GgmlType.Q4_0, f.CheaperType);
+        Assert.Equal([1, 3], f.SkipLayers);
+        Assert.True(f.RandomTokens);
+        Assert.Equal(7, f.TruncateAfter);
+        Assert.Equal((true, 2), (f.ForgeLayerHashes, f.ForgedLayer));
+        Assert.True(f.LazyValidator);
+        Assert.Equal((true, (int?)null), (ProviderFaults.Parse("forge-layer-hashes").ForgeLayerHashes, ProviderFaults.Parse("forge-layer-hashes").ForgedLayer));
+        var cartel = ProviderFaults.Parse("wrong-seed,collude:/tmp/cartel");
+        Assert.Equal(("/tmp/cartel", true), (cartel.CollusionDirectory, cartel.WrongSeed));
+        Assert.Empty(ProviderFaults.Parse("wrong-seed").SkipLayers);
+    }
+
+    [Theory]
+    [InlineData("substitute-model")]
+    [InlineData("substitute-model:")]
+    [InlineData("cheaper-type")]
+    [InlineData("cheaper-type:F32")]
+    [InlineData("cheaper-type:Q4_K")]
+    [InlineData("cheaper-type:2")]
+    [InlineData("cheaper-type:Q5")]
+    [InlineData("skip-layers")]
+    [InlineData("skip-layers:")]
+    [InlineData("skip-layers:-1")]
+    [InlineData("skip-layers:a")]
+    [InlineData("skip-layers:1,1")]
+    [InlineData("wrong-seed,3")]
+    [InlineData("random-tokens:1")]
+    [InlineData("truncate")]
+    [InlineData("truncate:0")]
+    [InlineData("truncate:x")]
+    [InlineData("forge-layer-hashes:-2")]
+    [InlineData("lazy-validator:yes")]
+    [InlineData("collude")]
+    [InlineData("collude:/tmp/cartel")]
+    [InlineData("skip-layers:1,collude:/tmp/cartel")]
+    public void A_malformed_cheating_strategy_is_refused(string spec) =>
+        Assert.Throws<ArgumentException>(() => ProviderFaults.Parse(spec));
 }
