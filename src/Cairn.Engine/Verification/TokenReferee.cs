@@ -53,6 +53,16 @@ public static class TokenReferee
     /// <summary>"Generation ends here" in place of a token id.</summary>
     public const int End = -1;
 
+    /// <summary>Why generation had to end before the disputed index (<c>length</c>, <c>stop</c>, <c>stop-string</c>), or null: no model run needed.</summary>
+    public static string? MustEnd(Transformer transformer, TokenCase c)
+    {
+        int i = c.Generated.Length;
+        if (i >= Math.Min(c.MaxTokens, transformer.Config.ContextLength - c.Prompt.Length)) return "length";
+        var tokenizer = transformer.Model.Tokenizer;
+        if (c.StopAtEndOfGeneration && tokenizer is not null && c.Generated.Any(tokenizer.IsEndOfGeneration)) return "stop";
+        return c.StoppedByString ? "stop-string" : null;
+    }
+
     public static TokenRuling Decide(Transformer transformer, TokenCase c)
     {
         var config = transformer.Config;
@@ -64,10 +74,7 @@ public static class TokenReferee
         {
             if ((uint)token >= (uint)config.VocabSize) throw new RefereeException($"token {token} is outside the vocabulary of {config.VocabSize}");
         }
-        if (i >= Math.Min(c.MaxTokens, config.ContextLength - prompt)) return new TokenRuling { Token = End, Reason = "length" };
-        var tokenizer = transformer.Model.Tokenizer;
-        if (c.StopAtEndOfGeneration && tokenizer is not null && c.Generated.Any(tokenizer.IsEndOfGeneration)) return new TokenRuling { Token = End, Reason = "stop" };
-        if (c.StoppedByString) return new TokenRuling { Token = End, Reason = "stop-string" };
+        if (MustEnd(transformer, c) is { } reason) return new TokenRuling { Token = End, Reason = reason };
 
         int[] history = [.. c.Prompt, .. c.Generated];
         float[] hidden;

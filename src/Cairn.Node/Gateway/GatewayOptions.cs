@@ -39,6 +39,15 @@ public sealed record GatewayOptions
     public long? Slash { get; init; }
     /// <summary>C: the cost of the honest work a cheater saves on one request, for the safety check <c>p(1 − r)(R_A + S) &gt; C</c>.</summary>
     public long WorkCost { get; init; } = 10_000;
+    /// <summary>n: validators drawn for each challenged receipt (stake-weighted); each that disagrees is disputed separately.</summary>
+    public int Validators { get; init; } = 1;
+    /// <summary>
+    /// Model files the gateway loads to referee disputes (<c>--model</c>), never to serve; a request naming a model that
+    /// is not here falls back to a tie-breaker re-execution.
+    /// </summary>
+    public IReadOnlyList<string> RefereeModels { get; init; } = [];
+    /// <summary>Threads of the referee's transformer (never changes a bit).</summary>
+    public int RefereeThreads { get; init; } = 1;
     /// <summary>r: the assumed share of colluding stake, for the safety check.</summary>
     public Cairn.Protocol.Sampling.Probability Collusion { get; init; } = Cairn.Protocol.Sampling.Probability.Zero;
 
@@ -46,6 +55,7 @@ public sealed record GatewayOptions
     public Cairn.Protocol.Sampling.SafetyParameters Safety(long minimumStake) => new()
     {
         ChallengeProbability = ChallengeRate,
+        Validators = Validators,
         AsserterReward = (ulong)Math.Max(0, AsserterReward),
         ValidatorReward = (ulong)Math.Max(0, ValidatorReward),
         Slash = (ulong)Math.Max(0, Slash ?? minimumStake),
