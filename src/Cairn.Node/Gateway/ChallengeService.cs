@@ -11,11 +11,11 @@ namespace Cairn.Node.Gateway;
 /// Proof of Sampling in the gateway (DESIGN.md §4, docs/verification.md "In the network"). Each ledger epoch has a fresh
 /// random secret whose Keccak-256 commitment is logged when the epoch opens and whose value is revealed (logged, and shown
 /// at <c>GET /v1/challenges</c>) when it closes. After a receipt was verified and settled, it is challenged iff
-/// <see cref="ChallengeDraw.IsChallenged"/>; then one validator is drawn stake-weighted (<see cref="ValidatorSelection"/>)
-/// among the other healthy, eligible providers of the model and re-executes the same signed request in the background.
-/// Equal output commitments: the validator is paid from the validator pool and the asserter's reputation records a pass.
-/// Unequal: the asserter is slashed (evidence: Keccak-256 of both receipt hashes; the validator is the winner) and its
-/// reputation records a failure. There is no bisection or referee yet: a mismatch is blamed on the asserter.
+/// <see cref="ChallengeDraw.IsChallenged"/>; then n validators (<see cref="GatewayOptions.Validators"/>) are drawn
+/// stake-weighted (<see cref="ValidatorSelection"/>) among the other healthy, eligible providers of the model and
+/// re-execute the same signed request in the background. Equal output commitments: the validator is paid R_V / n from the
+/// validator pool and the asserter's reputation records a pass. Unequal: a dispute (ChallengeService.Dispute.cs) refereed
+/// on the gateway's own copy of the model (<see cref="RefereeModels"/>), or, without one, a tie-breaker re-execution.
 /// Off (nothing runs, nothing is drawn) when <see cref="GatewayOptions.ChallengeRate"/> is zero.
 /// </summary>
 public sealed partial class ChallengeService(ProviderDirectory directory, GatewayLedger ledger, GatewayOptions options, RefereeModels referees, TimeProvider time,
