@@ -21,12 +21,15 @@ internal static class GatewayCommand
         var epoch = new Option<int>("--epoch-seconds") { Description = "Length of a ledger epoch (payouts and the journal's Merkle root at its end)", DefaultValueFactory = _ => 3600 };
         var challengeRate = new Option<string>("--challenge-rate") { Description = "p of Proof of Sampling: chance that a receipt is challenged and re-executed by a validator (0.1 or 10%; default 0: off)", DefaultValueFactory = _ => "0" };
         var validatorReward = new Option<long>("--validator-reward") { Description = "R_V: micro-units paid from the validator pool to a validator whose re-execution matched", DefaultValueFactory = _ => 100 };
-        var asserterReward = new Option<long>("--asserter-reward") { Description = "R_A: the asserter's reward for a matched challenge, in the safety check", DefaultValueFactory = _ => 0 };
+        var asserterReward = new Option<long>("--asserter-reward") { Description = "R_A: micro-units paid from the validator pool to the asserter of a challenge every validator reproduced", DefaultValueFactory = _ => 0 };
+        var clientDiscount = new Option<long>("--client-discount") { Description = "Micro-units paid back from the validator pool to the client of a challenged request that matched", DefaultValueFactory = _ => 0 };
         var slash = new Option<long?>("--slash") { Description = "S: micro-units of stake taken from an asserter a validator contradicts (default: the minimum stake)" };
         var workCost = new Option<long>("--work-cost") { Description = "C: cost of the honest work a cheater saves per request, in the safety check p(1 − r)(R_A + S) > C", DefaultValueFactory = _ => 10_000 };
         var collusion = new Option<string>("--collusion") { Description = "r: assumed share of colluding stake, in the safety check", DefaultValueFactory = _ => "0" };
+        var validators = new Option<int>("--validators") { Description = "n: validators drawn for each challenged receipt; each that disagrees with the asserter is disputed", DefaultValueFactory = _ => 1 };
+        var models = new Option<string[]>("--model") { Description = "A GGUF model file the gateway loads to referee disputes on it (repeatable; never served). Without one a disagreement is settled by a tie-breaker re-execution", AllowMultipleArgumentsPerToken = false };
         var parent = new Option<int?>("--parent-pid") { Hidden = true };
-        var command = new Command("gateway", "Run a gateway: the OpenAI-compatible API, routing and receipts") { port, grpcPort, apiKeys, data, key, passphraseEnv, postgres, credit, stake, epoch, challengeRate, validatorReward, asserterReward, slash, workCost, collusion, parent };
+        var command = new Command("gateway", "Run a gateway: the OpenAI-compatible API, routing and receipts") { port, grpcPort, apiKeys, data, key, passphraseEnv, postgres, credit, stake, epoch, challengeRate, validatorReward, asserterReward, clientDiscount, slash, workCost, collusion, validators, models, parent };
         command.SetAction((parse, cancel) => Task.FromResult(CliErrors.Run(() =>
         {
             var keys = parse.GetValue(apiKeys) is { Length: > 0 } given ? given : ["sk-cairn-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))];
@@ -46,9 +49,13 @@ internal static class GatewayCommand
                 ChallengeRate = ParseProbability(parse.GetValue(challengeRate)!, "--challenge-rate"),
                 ValidatorReward = parse.GetValue(validatorReward) is >= 0 and var rv ? rv : throw new ArgumentException("--validator-reward is negative"),
                 AsserterReward = parse.GetValue(asserterReward) is >= 0 and var ra ? ra : throw new ArgumentException("--asserter-reward is negative"),
+                ClientDiscount = parse.GetValue(clientDiscount) is >= 0 and var cd ? cd : throw new ArgumentException("--client-discount is negative"),
                 Slash = parse.GetValue(slash) is null or > 0 ? parse.GetValue(slash) : throw new ArgumentException("--slash must be positive"),
                 WorkCost = parse.GetValue(workCost) is >= 0 and var c ? c : throw new ArgumentException("--work-cost is negative"),
                 Collusion = ParseProbability(parse.GetValue(collusion)!, "--collusion"),
+                Validators = parse.GetValue(validators) is >= 1 and <= 16 and var n ? n : throw new ArgumentException($"--validators {parse.GetValue(validators)} is out of range (1 to 16)"),
+                RefereeModels = (parse.GetValue(models) ?? []).Select(m => File.Exists(m) ? Path.GetFullPath(m) : throw new ArgumentException($"--model {m}: no such file")).ToArray(),
+                RefereeThreads = Math.Max(1, Environment.ProcessorCount / 2),
             };
             if (options.ChallengeRate.PartsPerMillion > 0)
             {

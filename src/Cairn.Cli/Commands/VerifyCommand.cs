@@ -14,7 +14,8 @@ namespace Cairn.Cli.Commands;
 /// <summary>
 /// <c>cairn verify EVIDENCE --model FILE</c>: re-checks a stored dispute verdict independently — the evidence's
 /// signatures, traces and first difference (<see cref="DisputeEvidence.Check"/>), then the disputed layer recomputed by
-/// this machine's referee. Exit 0: the verdict holds; 1: it does not; 2: bad arguments or files.
+/// this machine's referee; or, for a sampling dispute (<see cref="TokenDisputeEvidence"/>), the continuation the head
+/// and the restored sampler give. Exit 0: the verdict holds; 1: it does not; 2: bad arguments or files.
 /// Also the glue that builds evidence from two parties' traces (<see cref="Build"/>), since only this project sees both
 /// the engine and the protocol.
 /// </summary>
@@ -30,22 +31,42 @@ public static class VerifyCommand
         {
             var file = parse.GetValue(evidence)!;
             var modelFile = parse.GetValue(model)!;
-            DisputeEvidence e;
-            try { e = DisputeEvidence.Decode(File.ReadAllBytes(file.FullName)); }
+            byte[] bytes = File.ReadAllBytes(file.FullName);
+            bool token = TokenDisputeEvidence.IsTokenDispute(bytes);
+            DisputeEvidence? layer = null;
+            TokenDisputeEvidence? sampling = null;
+            try
+            {
+                if (token) sampling = TokenDisputeEvidence.Decode(bytes);
+                else layer = DisputeEvidence.Decode(bytes);
+            }
             catch (CanonicalFormatException x) { throw new ArgumentException($"{file.Name}: {x.Message}"); }
+            var request = layer?.Request ?? sampling!.Request;
             byte[] fileHash;
             using (var stream = File.OpenRead(modelFile.FullName)) fileHash = SHA256.HashData(stream);
-            if (new Hash256(fileHash) != e.Request.ModelHash)
+            if (new Hash256(fileHash) != request.ModelHash)
             {
-                Console.Error.WriteLine($"cairn: verify: {modelFile.Name} hashes to {Convert.ToHexStringLower(fileHash)}, the request names model {e.Request.ModelHash}");
+                Console.Error.WriteLine($"cairn: verify: {modelFile.Name} hashes to {Convert.ToHexStringLower(fileHash)}, the request names model {request.ModelHash}");
                 return 2;
             }
             var transformer = new Transformer(Model.Load(modelFile.FullName), Math.Max(1, parse.GetValue(threads)));
-            var (result, referee) = Recheck(transformer, e);
-            Console.WriteLine($"evidence {e.Hash()}: request {e.Request.Hash()}, asserter {e.AsserterReceipt.Provider}, validator {e.ValidatorReceipt.Provider}");
-            Console.WriteLine($"disputed step {e.Step}, layer {e.Layer}; verdict {e.Verdict}");
-            if (referee is not null)
-                Console.WriteLine($"recomputed {Convert.ToHexStringLower(referee.Hash)} (1 layer × {referee.Positions} positions, {referee.Elapsed.TotalMilliseconds:F1} ms)");
+            ValidationResult result;
+            if (sampling is { } e2)
+            {
+                (result, var ruling) = Cairn.Node.Gateway.DisputeReferee.RecheckToken(transformer, e2);
+                Console.WriteLine($"evidence {e2.Hash()} (sampling dispute): request {e2.Request.Hash()}, asserter {e2.AsserterReceipt.Provider}, validator {e2.ValidatorReceipt.Provider}");
+                Console.WriteLine($"disputed generated index {e2.Index}: asserter {Claim(e2.AsserterClaim)}, validator {Claim(e2.ValidatorClaim)}, expected {Claim(e2.Expected)}; verdict {e2.Verdict}");
+                if (ruling is not null) Console.WriteLine($"referee: {Claim(ruling.Token)} ({ruling.Reason})");
+            }
+            else
+            {
+                var e = layer!;
+                (result, var referee) = Recheck(transformer, e);
+                Console.WriteLine($"evidence {e.Hash()}: request {e.Request.Hash()}, asserter {e.AsserterReceipt.Provider}, validator {e.ValidatorReceipt.Provider}");
+                Console.WriteLine($"disputed step {e.Step}, layer {e.Layer}; verdict {e.Verdict}");
+                if (referee is not null)
+                    Console.WriteLine($"recomputed {Convert.ToHexStringLower(referee.Hash)} (1 layer × {referee.Positions} positions, {referee.Elapsed.TotalMilliseconds:F1} ms)");
+            }
             if (!result.IsValid)
             {
                 Console.WriteLine($"verdict does NOT hold: {result}");
@@ -56,6 +77,8 @@ public static class VerifyCommand
         }));
         return command;
     }
+
+    private static string Claim(int token) => token == TokenDisputeEvidence.End ? "end" : $"token {token}";
 
     /// <summary>The evidence's own checks, then the referee rerun on this machine; valid iff the verdict holds.</summary>
     public static (ValidationResult Result, RefereeResult? Referee) Recheck(Transformer transformer, DisputeEvidence e)

@@ -37,7 +37,7 @@ internal sealed class DevnetRunner(DevnetOptions options, TextWriter output)
             output.Flush();
             var gateway = Start("gateway", ["gateway", "--port", options.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--grpc-port", "0",
                 "--api-key", apiKey, "--data", Path.Combine(data, "gateway"), "--key", Key(keys, "gateway"), "--passphrase-env", PassphraseVariable,
-                "--parent-pid", pid, "--challenge-rate", options.EffectiveChallengeRate], logs, env);
+                "--parent-pid", pid, "--challenge-rate", options.EffectiveChallengeRate, "--model", model], logs, env);
             string line = await gateway.WaitForLine("gateway: ", TimeSpan.FromSeconds(60), cancel);
             string api = Field(line, "api"), grpc = Field(line, "grpc");
             output.WriteLine($"ok ({api})");

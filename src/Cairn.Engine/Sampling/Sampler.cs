@@ -34,6 +34,24 @@ public sealed class Sampler
         _rng = new Xoshiro256StarStar(options.Seed);
     }
 
+    /// <summary>
+    /// The sampler exactly as a generation's sampler stands just before it samples generated token <paramref name="index"/>,
+    /// rebuilt without running the model: its history is <paramref name="history"/> (the prompt, then the
+    /// <paramref name="index"/> tokens generated before), and its stream has made one draw per sampled token (rule 1
+    /// above), so it is advanced by <paramref name="index"/> draws. The next <see cref="Sample"/> on the logits of that
+    /// step gives the generator's token bit for bit. Cost: <paramref name="index"/> xoshiro256** steps. For a dispute
+    /// referee (Verification/TokenReferee); it changes nothing in how tokens are sampled.
+    /// </summary>
+    public static Sampler Resume(SamplingOptions options, ReadOnlySpan<int> history, int index)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        if (index > history.Length) throw new ArgumentException($"{index} generated tokens cannot precede a history of {history.Length} tokens", nameof(index));
+        var sampler = new Sampler(options);
+        foreach (int token in history) sampler.Accept(token);
+        for (int i = 0; i < index; i++) sampler._rng.Next();
+        return sampler;
+    }
+
     /// <summary>Tells the sampler about tokens already in the context (the prompt), for the repetition penalty.</summary>
     public void Accept(int token) => _history.Add(token);
 

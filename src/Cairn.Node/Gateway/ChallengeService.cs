@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Cairn.Ledger;
 using Cairn.Node.Rpc;
 using Cairn.Protocol.Crypto;
 using Cairn.Protocol.Identity;
@@ -11,15 +12,16 @@ namespace Cairn.Node.Gateway;
 /// Proof of Sampling in the gateway (DESIGN.md §4, docs/verification.md "In the network"). Each ledger epoch has a fresh
 /// random secret whose Keccak-256 commitment is written to the ledger when the epoch opens and whose value is revealed in
 /// the ledger (and shown at <c>GET /v1/challenges</c>) when it closes; each draw that challenges a receipt is recorded in
-/// the ledger too, so <c>cairn ledger audit</c> can re-run every draw. After a receipt was verified and settled, it is challenged iff
-/// <see cref="ChallengeDraw.IsChallenged"/>; then one validator is drawn stake-weighted (<see cref="ValidatorSelection"/>)
-/// among the other healthy, eligible providers of the model and re-executes the same signed request in the background.
-/// Equal output commitments: the validator is paid from the validator pool and the asserter's reputation records a pass.
-/// Unequal: the asserter is slashed (evidence: Keccak-256 of both receipt hashes; the validator is the winner) and its
-/// reputation records a failure. There is no bisection or referee yet: a mismatch is blamed on the asserter.
+/// the ledger too, so <c>cairn ledger audit</c> can re-run every draw. After a receipt was verified and settled, it is
+/// challenged iff <see cref="ChallengeDraw.IsChallenged"/> with the secret of the epoch it was settled in; then n validators
+/// (<see cref="GatewayOptions.Validators"/>) are drawn stake-weighted (<see cref="ValidatorSelection"/>) among the other
+/// healthy, eligible providers of the model and re-execute the same signed request in the background. All equal: the
+/// challenge is paid from the validator pool in one ledger entry (R_V / n to each validator, R_A to the asserter, the
+/// client's discount) and the asserter's reputation records a pass. Unequal: a dispute (ChallengeService.Dispute.cs)
+/// refereed on the gateway's own copy of the model (<see cref="RefereeModels"/>), or, without one, a tie-breaker re-execution.
 /// Off (nothing runs, nothing is drawn) when <see cref="GatewayOptions.ChallengeRate"/> is zero.
 /// </summary>
-public sealed class ChallengeService(ProviderDirectory directory, GatewayLedger ledger, GatewayOptions options, TimeProvider time,
+public sealed partial class ChallengeService(ProviderDirectory directory, GatewayLedger ledger, GatewayOptions options, RefereeModels referees, TimeProvider time,
     ILogger<ChallengeService> log)
 {
     /// <summary>How long a validator may take to re-execute a request.</summary>
@@ -95,7 +97,8 @@ public sealed class ChallengeService(ProviderDirectory directory, GatewayLedger 
     /// that epoch's secret; if so, records the draw in the ledger, starts its validation in the background and returns at
     /// once, so the client is never delayed.
     /// </summary>
-    public void Consider(string requestId, string model, ProviderEntry asserter, GenerateRequest generate, InferenceRequest request, Receipt receipt, long epoch)
+    public void Consider(string requestId, string model, ProviderEntry asserter, GenerateRequest generate, InferenceRequest request, Receipt receipt, int[] tokens,
+        long epoch, Address client)
     {
         if (!Enabled) return;
         byte[]? secret;
@@ -113,7 +116,7 @@ public sealed class ChallengeService(ProviderDirectory directory, GatewayLedger 
         {
             try
             {
-                await Validate(requestId, model, asserter, generate, request, receipt, secret, epoch);
+                await Validate(requestId, model, asserter, generate, request, receipt, tokens, secret, epoch, client);
             }
             catch (Exception e)
             {
@@ -127,7 +130,7 @@ public sealed class ChallengeService(ProviderDirectory directory, GatewayLedger 
     }
 
     private async Task Validate(string requestId, string model, ProviderEntry asserter, GenerateRequest generate, InferenceRequest request, Receipt receipt,
-        byte[] secret, long epoch)
+        int[] asserterTokens, byte[] secret, long epoch, Address client)
     {
         var receiptHash = receipt.Hash();
         string id = receiptHash.ToString();
@@ -139,86 +142,138 @@ public sealed class ChallengeService(ProviderDirectory directory, GatewayLedger 
             long stake = ledger.StakeOf(a);
             if (stake > 0) candidates.Add((new ValidatorCandidate(a, a, (ulong)stake), p));
         }
-        // Each provider is its own operator until operators are registered.
-        // Two are drawn: the validator, and a tie-breaker asked only if the validator disagrees with the asserter.
-        var chosen = ValidatorSelection.Select(secret, receiptHash, candidates.Select(c => c.Candidate), asserterAddress, asserterAddress, 2);
+        // Each provider is its own operator until operators are registered. n validators are drawn, and one more: the
+        // tie-breaker, asked only when the gateway has no model to referee a disagreement with.
+        var referee = referees.Find(request.ModelHash);
+        int n = options.Validators;
+        var chosen = ValidatorSelection.Select(secret, receiptHash, candidates.Select(c => c.Candidate), asserterAddress, asserterAddress, n + (referee is null ? 1 : 0));
         if (chosen.Count == 0)
         {
-            Record(new ChallengeView(id, requestId, epoch, asserter.Id, null, "no-validator", null, receipt.OutputCommitment.ToString(), null, 0, 0, time.GetUtcNow()));
+            Record(new ChallengeView(id, requestId, epoch, asserter.Id, null, "no-validator", null, receipt.OutputCommitment.ToString(), null, 0, 0, time.GetUtcNow(), null));
             GatewayLog.ChallengeUnvalidated(log, requestId, asserter.Id);
             return;
         }
-        var validator = candidates.First(c => c.Candidate.Provider == chosen[0].Provider).Entry;
-        var (answer, failure) = await Ask(validator, generate, request);
-        if (failure != null)
+        ProviderEntry EntryOf(ValidatorCandidate c) => candidates.First(x => x.Candidate.Provider == c.Provider).Entry;
+        var validators = chosen.Take(n).Select(EntryOf).ToArray();
+        var breaker = referee is null && chosen.Count > n ? EntryOf(chosen[n]) : null;
+        var validation = generate.Clone();
+        validation.Validation = true;
+        var answers = await Task.WhenAll(validators.Select(v => Ask(v, validation, request)));
+        var asserterSide = new Side(asserter, receipt, asserterTokens);
+        var outcomes = new List<(ProviderEntry Validator, Receipt Answer, string Verdict, long Slashed, DisputeView? Dispute)>();
+        for (int k = 0; k < validators.Length; k++)
         {
-            Record(new ChallengeView(id, requestId, epoch, asserter.Id, validator.Id, "validator-failed", null, receipt.OutputCommitment.ToString(), null, 0, 0, time.GetUtcNow()));
-            GatewayLog.ChallengeValidatorFailed(log, requestId, validator.Id, failure);
-            return;
+            var validator = validators[k];
+            var (answer, tokens, failure) = answers[k];
+            if (failure != null)
+            {
+                Record(new ChallengeView(id, requestId, epoch, asserter.Id, validator.Id, "validator-failed", null, receipt.OutputCommitment.ToString(), null, 0, 0, time.GetUtcNow(), null));
+                GatewayLog.ChallengeValidatorFailed(log, requestId, validator.Id, failure);
+                continue;
+            }
+            if (answer!.OutputCommitment == receipt.OutputCommitment)
+            {
+                directory.Reputation.RecordChallenge(asserter.Id, true);
+                outcomes.Add((validator, answer, "match", 0, null));
+                continue;
+            }
+            // They disagree: the referee settles it on the gateway's own copy of the model, or without one a tie-breaker.
+            var dispute = referee != null
+                ? await Dispute($"{id}-{k}", requestId, referee, generate, request, asserterSide, new Side(validator, answer, tokens!))
+                : await TieBreak(id, k, breaker, validation, request, asserter, receipt, validator, answer);
+            outcomes.Add((validator, answer, dispute.Verdict, dispute.Slashed, dispute));
         }
 
-        var validatorAddress = answer!.Provider;
-        bool matched = answer.OutputCommitment == receipt.OutputCommitment;
-        long reward = 0, slashed = 0;
-        string verdict;
-        if (matched)
+        // Matching validators are paid R_V / n each from the validator pool, in one ledger entry with R_A for the asserter
+        // and the client's discount when every validator reproduced the answer (DESIGN.md §4.3). Nobody is paid for a
+        // receipt a dispute found wrong.
+        var matched = outcomes.Where(o => o.Verdict == "match").ToList();
+        bool asserterLost = outcomes.Any(o => o.Dispute?.Loser == asserter.Id);
+        var paid = new ChallengePayment(0, 0, matched.Count, 0);
+        if (matched.Count > 0 && !asserterLost)
         {
-            verdict = "match";
-            reward = ledger.RewardValidator($"challenge/{id}/reward", validatorAddress, options.ValidatorReward, answer.Hash());
-            directory.Reputation.RecordChallenge(asserter.Id, true);
+            bool clean = matched.Count == n;
+            paid = ledger.RewardChallenge(receiptHash, asserterAddress, [.. matched.Select(m => m.Answer.Provider)], client,
+                new ChallengePayment(clean ? options.AsserterReward : 0, options.ValidatorReward / n, matched.Count, clean ? options.ClientDiscount : 0));
         }
-        else
+        foreach (var (validator, answer, verdict, slashed, dispute) in outcomes)
         {
-            // Asserter and validator disagree: one of them is wrong, and the engine is deterministic, so an honest
-            // third provider's re-execution equals the honest side's bit for bit. Whoever it contradicts is slashed; if
-            // it agrees with neither (or there is none), nobody is (a bisection dispute with the referee comes later).
-            Receipt? tie = null;
-            ProviderEntry? breaker = chosen.Count > 1 ? candidates.First(c => c.Candidate.Provider == chosen[1].Provider).Entry : null;
-            if (breaker != null) (tie, _) = await Ask(breaker, generate, request);
-            Span<byte> both = stackalloc byte[2 * Hash256.Size];
-            receiptHash.CopyTo(both);
-            answer.Hash().CopyTo(both[Hash256.Size..]);
-            var evidence = Keccak256.Hash(both);
-            if (tie != null && tie.OutputCommitment == answer.OutputCommitment)
+            long reward = verdict == "match" ? paid.PerValidatorReward : 0;
+            Record(new ChallengeView(id, requestId, epoch, asserter.Id, validator.Id, verdict, verdict == "match",
+                receipt.OutputCommitment.ToString(), answer.OutputCommitment.ToString(), slashed, reward, time.GetUtcNow(), dispute)
             {
-                verdict = "mismatch: asserter wrong";
-                slashed = ledger.Slash($"challenge/{id}/slash", asserterAddress, Slash, evidence, validatorAddress);
-                directory.Reputation.RecordChallenge(asserter.Id, false);
-            }
-            else if (tie != null && tie.OutputCommitment == receipt.OutputCommitment)
-            {
-                verdict = "mismatch: validator wrong";
-                slashed = ledger.Slash($"challenge/{id}/slash-validator", validatorAddress, Slash, evidence, asserterAddress);
-                directory.Reputation.RecordChallenge(validator.Id, false);
-            }
-            else verdict = "mismatch: unresolved";
+                AsserterReward = verdict == "match" ? paid.AsserterReward : 0,
+                ClientDiscount = verdict == "match" ? paid.ClientDiscount : 0,
+            });
+            GatewayLog.ChallengeVerdict(log, requestId, asserter.Id, validator.Id, verdict, slashed, reward);
         }
-        Record(new ChallengeView(id, requestId, epoch, asserter.Id, validator.Id, verdict, matched,
-            receipt.OutputCommitment.ToString(), answer.OutputCommitment.ToString(), slashed, reward, time.GetUtcNow()));
-        GatewayLog.ChallengeVerdict(log, requestId, asserter.Id, validator.Id, verdict, slashed, reward);
     }
 
-    /// <summary>Re-executes the same signed request on <paramref name="validator"/>; its receipt or why there is none.</summary>
-    private static async Task<(Receipt? Answer, string? Failure)> Ask(ProviderEntry validator, GenerateRequest generate, InferenceRequest request)
+    /// <summary>
+    /// Without a model to referee with: a third provider re-executes the request and, the engine being deterministic,
+    /// equals the honest side bit for bit; whoever it contradicts is slashed (evidence: Keccak-256 of both receipt hashes).
+    /// </summary>
+    private async Task<DisputeView> TieBreak(string id, int k, ProviderEntry? breaker, GenerateRequest validation, InferenceRequest request,
+        ProviderEntry asserter, Receipt receipt, ProviderEntry validator, Receipt answer)
+    {
+        Receipt? tie = null;
+        if (breaker != null) (tie, _, _) = await Ask(breaker, validation, request);
+        var evidence = PairHash(receipt, answer);
+        string detail = $"the gateway has no model {request.ModelHash} to referee with (cairn gateway --model): settled by a re-execution on {breaker?.Id ?? "nobody (no other provider)"}";
+        string disputeId = $"{id}-{k}";
+        if (tie != null && tie.OutputCommitment == answer.OutputCommitment)
+        {
+            directory.Reputation.RecordChallenge(asserter.Id, false);
+            long slashed = ledger.Slash($"challenge/{disputeId}/slash", receipt.Provider, Slash, evidence, answer.Provider);
+            return new DisputeView(disputeId, "tie-breaker", null, null, null, "mismatch: asserter wrong", asserter.Id, slashed, null, detail);
+        }
+        if (tie != null && tie.OutputCommitment == receipt.OutputCommitment)
+        {
+            directory.Reputation.RecordChallenge(validator.Id, false);
+            long slashed = ledger.Slash($"challenge/{disputeId}/slash-validator", answer.Provider, Slash, evidence, receipt.Provider);
+            return new DisputeView(disputeId, "tie-breaker", null, null, null, "mismatch: validator wrong", validator.Id, slashed, null, detail);
+        }
+        return new DisputeView(disputeId, "tie-breaker", null, null, null, "mismatch: unresolved", null, 0, null, detail);
+    }
+
+    private static Hash256 PairHash(Receipt a, Receipt b)
+    {
+        Span<byte> both = stackalloc byte[2 * Hash256.Size];
+        a.Hash().CopyTo(both);
+        b.Hash().CopyTo(both[Hash256.Size..]);
+        return Keccak256.Hash(both);
+    }
+
+    /// <summary>Re-executes the same signed request on <paramref name="validator"/>; its receipt and streamed tokens, or why there are none.</summary>
+    private static async Task<(Receipt? Answer, int[]? Tokens, string? Failure)> Ask(ProviderEntry validator, GenerateRequest generate, InferenceRequest request)
     {
         validator.Begin();
         try
         {
             using var call = validator.Client.Generate(generate, deadline: DateTime.UtcNow.Add(ValidationTimeout));
             DoneEvent? done = null;
+            var tokens = new List<int>();
             while (await call.ResponseStream.MoveNext(CancellationToken.None))
             {
-                if (call.ResponseStream.Current.EventCase != GenerateEvent.EventOneofCase.Done) continue;
-                done = call.ResponseStream.Current.Done;
+                var e = call.ResponseStream.Current;
+                if (e.EventCase == GenerateEvent.EventOneofCase.Token)
+                {
+                    if (e.Token.Id >= 0) tokens.Add(e.Token.Id);
+                    continue;
+                }
+                if (e.EventCase != GenerateEvent.EventOneofCase.Done) continue;
+                done = e.Done;
                 break;
             }
-            if (done is null) return (null, "the validator ended without a receipt");
+            if (done is null) return (null, null, "the validator ended without a receipt");
             var answer = ReceiptCheck.Check(done.Receipt.Span, request, validator.Id, out string? refused);
-            return (answer, refused is null ? null : "validator: " + refused);
+            if (refused != null) return (null, null, "validator: " + refused);
+            if (answer!.CompletionTokens != tokens.Count) return (null, null, $"validator: its receipt counts {answer.CompletionTokens} tokens, it streamed {tokens.Count}");
+            return (answer, tokens.ToArray(), null);
         }
         catch (Grpc.Core.RpcException e)
         {
-            return (null, $"the validator failed: {e.Status.Detail}");
+            return (null, null, $"the validator failed: {e.Status.Detail}");
         }
         finally
         {
@@ -246,16 +301,35 @@ public sealed class ChallengeService(ProviderDirectory directory, GatewayLedger 
             bool ok = Address.TryParse(p.Id, out var a, out _);
             return new ProviderAccountView(p.Id, ok ? ledger.StakeOf(a) : 0, ok ? ledger.EarningsOf(a) : 0, ok && ledger.IsEligible(a));
         }).ToArray();
-        return new ChallengeReport(options.ChallengeRate.ToString(), Pending, epochs, challenges, providers);
+        return new ChallengeReport(options.ChallengeRate.ToString(), options.Validators, referees.Count > 0, Pending, epochs, challenges,
+            challenges.Where(c => c.Dispute != null).Select(c => c.Dispute!).ToArray(), providers);
     }
 }
 
 public sealed record EpochSecretView(long Epoch, string Commitment, string? Secret);
 
-/// <summary>One challenge: <c>Verdict</c> is match, mismatch, no-validator or validator-failed; <c>Matched</c> is null unless a validator answered.</summary>
+/// <summary>
+/// One validator's part of a challenge: <c>Verdict</c> is match, <c>mismatch: …</c>, no-validator or validator-failed;
+/// <c>Matched</c> is null unless a validator answered; <c>Dispute</c> is set when a mismatch went to the referee.
+/// </summary>
 public sealed record ChallengeView(string Id, string RequestId, long Epoch, string Asserter, string? Validator, string Verdict, bool? Matched,
-    string AsserterCommitment, string? ValidatorCommitment, long Slashed, long Reward, DateTimeOffset At);
+    string AsserterCommitment, string? ValidatorCommitment, long Slashed, long Reward, DateTimeOffset At, DisputeView? Dispute)
+{
+    /// <summary>R_A paid to the asserter for this matched challenge (0 unless every validator matched).</summary>
+    public long AsserterReward { get; init; }
+    /// <summary>The discount paid back to the client for this matched challenge.</summary>
+    public long ClientDiscount { get; init; }
+}
+
+/// <summary>
+/// A dispute settled by the gateway's referee. <c>Kind</c>: layer, token or forfeit; <c>Step</c>/<c>Layer</c> the first
+/// difference (for a token dispute the step whose output gives the logits of generated token <c>Index</c>);
+/// <c>Evidence</c> the Keccak-256 of the canonical evidence served at <c>/v1/disputes/{id}/evidence</c> (null for a
+/// forfeit, whose evidence hash is that of both receipts).
+/// </summary>
+public sealed record DisputeView(string Id, string Kind, int? Step, int? Layer, int? Index, string Verdict, string? Loser, long Slashed, string? Evidence, string Detail);
 
 public sealed record ProviderAccountView(string Id, long Stake, long Earnings, bool Eligible);
 
-public sealed record ChallengeReport(string ChallengeRate, int Pending, EpochSecretView[] Epochs, ChallengeView[] Challenges, ProviderAccountView[] Providers);
+public sealed record ChallengeReport(string ChallengeRate, int Validators, bool Referee, int Pending, EpochSecretView[] Epochs, ChallengeView[] Challenges, DisputeView[] Disputes,
+    ProviderAccountView[] Providers);

@@ -147,6 +147,7 @@ public sealed class CompletionHandler(ProviderDirectory directory, GatewayState 
             generate.Stop.AddRange(req.Stop.Concat(tokens.Stop).Distinct());
             var text = new StringBuilder();
             int completionTokens = 0;
+            var streamed = new List<int>(); // the token ids, for a dispute if this receipt is challenged
             DoneEvent? done = null;
             try
             {
@@ -163,7 +164,11 @@ public sealed class CompletionHandler(ProviderDirectory directory, GatewayState 
                         done = e.Done;
                         break;
                     }
-                    if (e.Token.Id >= 0) completionTokens++;
+                    if (e.Token.Id >= 0)
+                    {
+                        completionTokens++;
+                        streamed.Add(e.Token.Id);
+                    }
                     if (e.Token.Text.Length == 0) continue;
                     text.Append(e.Token.Text);
                     if (req.Stream)
@@ -193,7 +198,7 @@ public sealed class CompletionHandler(ProviderDirectory directory, GatewayState 
             settled = true;
             receipts.Add(new StoredReceipt(id, model.Name, client.ToString(), inference, receipt, time.GetUtcNow()));
             GatewayLog.Served(log, id, model.Name, provider.Id, promptTokens, completionTokens, done.FinishReason);
-            challenges.Consider(id, model.Name, provider, generate, inference, receipt, settledEpoch);
+            challenges.Consider(id, model.Name, provider, generate, inference, receipt, [.. streamed], settledEpoch, client);
 
             var usage = (promptTokens, completionTokens);
             if (req.Stream)

@@ -141,8 +141,8 @@ public sealed class GatewayLedger : IDisposable
         }
     }
 
-    /// <summary>Slashes up to <paramref name="amount"/> of the provider's stake (less when it holds less), half to the winner; returns what was taken.</summary>
-    public long Slash(string entryId, Address provider, long amount, Hash256 evidence, Address winner)
+    /// <summary>Slashes up to <paramref name="amount"/> of the provider's stake (less when it holds less), half to the winner (none: all burned); returns what was taken.</summary>
+    public long Slash(string entryId, Address provider, long amount, Hash256 evidence, Address? winner)
     {
         lock (_gate)
         {

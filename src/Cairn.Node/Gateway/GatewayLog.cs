@@ -31,4 +31,7 @@ internal static partial class GatewayLog
 
     [LoggerMessage(10, LogLevel.Warning, "challenge of {RequestId}: validator {Validator} gave no usable answer: {Error}")]
     public static partial void ChallengeValidatorFailed(ILogger log, string requestId, string validator, string error);
+
+    [LoggerMessage(11, LogLevel.Information, "dispute {DisputeId} of {RequestId}: {Kind} dispute, {Verdict}; {Detail}")]
+    public static partial void DisputeSettled(ILogger log, string disputeId, string requestId, string kind, string verdict, string detail);
 }

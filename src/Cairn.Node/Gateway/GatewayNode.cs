@@ -34,12 +34,15 @@ public static class GatewayNode
             Eligible = id => Cairn.Protocol.Identity.Address.TryParse(id, out var a, out _) && ledger.IsEligible(a),
         });
         builder.Services.AddSingleton(new ReceiptStore(options.DataDirectory));
+        var referees = new RefereeModels(options.RefereeModels, options.RefereeThreads);
+        builder.Services.AddSingleton(referees);
         builder.Services.AddSingleton<ChallengeService>();
         builder.Services.AddSingleton<CompletionHandler>();
         builder.Services.AddHostedService<GatewayMonitor>();
 
         var app = builder.Build();
         app.Lifetime.ApplicationStopped.Register(ledger.Dispose);
+        app.Lifetime.ApplicationStopped.Register(referees.Dispose);
         app.Use(ErrorsAsOpenAiJson);
         app.Services.GetRequiredService<ChallengeService>().Start();
         app.MapGrpcService<RegistryService>();
@@ -67,6 +70,12 @@ public static class GatewayNode
         {
             ApiKeyAuth.Authenticate(ctx, o);
             return Results.Json(challenges.Report(), GatewayJson.Default.ChallengeReport);
+        });
+        app.MapGet("/v1/disputes/{id}/evidence", (HttpContext ctx, string id, ChallengeService challenges, GatewayOptions o) =>
+        {
+            ApiKeyAuth.Authenticate(ctx, o);
+            var bytes = challenges.Evidence(id) ?? throw OpenAiError.NotFound($"no dispute evidence '{id}'", "id", "dispute_not_found");
+            return Results.Bytes(bytes, "application/octet-stream", id + ".evidence");
         });
         app.MapFallback((HttpContext ctx) => throw OpenAiError.NotFound($"no route {ctx.Request.Method} {ctx.Request.Path}"));
         return app;

@@ -31,14 +31,25 @@ public sealed record GatewayOptions
 
     /// <summary>p of Proof of Sampling: the chance that a settled receipt is challenged (DESIGN.md §4); zero (the default) switches challenges off.</summary>
     public Cairn.Protocol.Sampling.Probability ChallengeRate { get; init; } = Cairn.Protocol.Sampling.Probability.Zero;
-    /// <summary>R_V: paid from the validator pool to a validator whose re-execution matched (at most what the pool holds).</summary>
+    /// <summary>R_V: paid from the validator pool for a challenge that matched, R_V / n to each of the n validators (at most what the pool holds).</summary>
     public long ValidatorReward { get; init; } = 100;
-    /// <summary>R_A: the asserter's reward for a challenged receipt that matched (only used in the safety check so far).</summary>
+    /// <summary>R_A: paid from the validator pool to the asserter of a challenged receipt that every validator reproduced.</summary>
     public long AsserterReward { get; init; }
+    /// <summary>The client's challenge discount: paid back from the validator pool to the client whose request was challenged and matched.</summary>
+    public long ClientDiscount { get; init; }
     /// <summary>S: taken from the stake of an asserter whose output a validator did not reproduce; null means the minimum stake.</summary>
     public long? Slash { get; init; }
     /// <summary>C: the cost of the honest work a cheater saves on one request, for the safety check <c>p(1 − r)(R_A + S) &gt; C</c>.</summary>
     public long WorkCost { get; init; } = 10_000;
+    /// <summary>n: validators drawn for each challenged receipt (stake-weighted); each that disagrees is disputed separately.</summary>
+    public int Validators { get; init; } = 1;
+    /// <summary>
+    /// Model files the gateway loads to referee disputes (<c>--model</c>), never to serve; a request naming a model that
+    /// is not here falls back to a tie-breaker re-execution.
+    /// </summary>
+    public IReadOnlyList<string> RefereeModels { get; init; } = [];
+    /// <summary>Threads of the referee's transformer (never changes a bit).</summary>
+    public int RefereeThreads { get; init; } = 1;
     /// <summary>r: the assumed share of colluding stake, for the safety check.</summary>
     public Cairn.Protocol.Sampling.Probability Collusion { get; init; } = Cairn.Protocol.Sampling.Probability.Zero;
 
@@ -46,6 +57,7 @@ public sealed record GatewayOptions
     public Cairn.Protocol.Sampling.SafetyParameters Safety(long minimumStake) => new()
     {
         ChallengeProbability = ChallengeRate,
+        Validators = Validators,
         AsserterReward = (ulong)Math.Max(0, AsserterReward),
         ValidatorReward = (ulong)Math.Max(0, ValidatorReward),
         Slash = (ulong)Math.Max(0, Slash ?? minimumStake),

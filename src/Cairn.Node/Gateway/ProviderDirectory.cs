@@ -28,7 +28,7 @@ public sealed class ProviderDirectory(TimeProvider time)
 
     public ProviderEntry Register(RegisterRequest request)
     {
-        var channel = GrpcChannel.ForAddress(request.Endpoint);
+        var channel = GrpcChannel.ForAddress(request.Endpoint, new GrpcChannelOptions { MaxReceiveMessageSize = 64 << 20 }); // dispute traces can be large (ProviderService.MaxTraceReplyBytes)
         lock (_gate)
         {
             if (_providers.TryGetValue(request.ProviderId, out var existing))

@@ -13,7 +13,7 @@ namespace Cairn.Node.Provider;
 /// The gRPC side of a provider: tokenizes prompts and chats, and generates for signed requests, streaming tokens and
 /// ending with a signed receipt that commits to the exact tokens returned.
 /// </summary>
-public sealed class ProviderService(ProviderState state, ILogger<ProviderService> log) : Rpc.Provider.ProviderBase
+public sealed partial class ProviderService(ProviderState state, ILogger<ProviderService> log) : Rpc.Provider.ProviderBase
 {
     public const int MaxPromptChars = 1 << 20;
 
