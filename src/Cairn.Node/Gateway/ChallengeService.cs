@@ -268,7 +268,8 @@ public sealed partial class ChallengeService(ProviderDirectory directory, Gatewa
             if (done is null) return (null, null, "the validator ended without a receipt");
             var answer = ReceiptCheck.Check(done.Receipt.Span, request, validator.Id, out string? refused);
             if (refused != null) return (null, null, "validator: " + refused);
-            if (answer!.CompletionTokens != tokens.Count) return (null, null, $"validator: its receipt counts {answer.CompletionTokens} tokens, it streamed {tokens.Count}");
+            // A signed receipt whose count differs from what was streamed is not a failure to answer but a commitment the
+            // validator cannot back: it goes to the dispute like any other disagreement, where such a side forfeits.
             return (answer, tokens.ToArray(), null);
         }
         catch (Grpc.Core.RpcException e)
