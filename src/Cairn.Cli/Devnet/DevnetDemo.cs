@@ -61,7 +61,7 @@ internal static class DevnetDemo
     }
 
     /// <summary>Waits (up to a minute) for the challenges still being validated, then says who was challenged, who cheated, when they were caught and what they lost.</summary>
-    public static async Task<string> Challenges(HttpClient http, IReadOnlyDictionary<string, string> names, CancellationToken cancel)
+    public static async Task<string> Challenges(HttpClient http, IReadOnlyDictionary<string, string> names, DateTimeOffset started, CancellationToken cancel)
     {
         var deadline = DateTime.UtcNow.AddSeconds(60);
         JsonElement report;
@@ -80,13 +80,29 @@ internal static class DevnetDemo
             string v = c.GetProperty("verdict").GetString()!;
             if (!v.StartsWith("mismatch", StringComparison.Ordinal)) continue;
             string asserterName = Name(c.GetProperty("asserter").GetString()), validatorName = Name(c.GetProperty("validator").GetString());
+            var at = DateTimeOffset.Parse(c.GetProperty("at").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+            string when = $"at +{Math.Max(0, (at - started).TotalSeconds):F1} s";
+            var dispute = c.GetProperty("dispute");
+            string how = dispute.ValueKind != JsonValueKind.Object ? "" : dispute.GetProperty("kind").GetString() switch
+            {
+                "layer" => $"; bisection to step {dispute.GetProperty("step")}, layer {dispute.GetProperty("layer")}, recomputed by the referee",
+                "token" => $"; sampling dispute at generated token {dispute.GetProperty("index")}, replayed by the referee",
+                "forfeit" => $"; forfeited: {dispute.GetProperty("detail").GetString()}",
+                "tie-breaker" => "; settled by a tie-breaker re-execution (no referee model)",
+                var other => $"; {other}",
+            };
+            if (dispute.ValueKind == JsonValueKind.Object && dispute.GetProperty("evidence").GetString() is { } evidence)
+                how += $"; evidence {evidence[..Math.Min(18, evidence.Length)]}… (GET /v1/disputes/{dispute.GetProperty("id").GetString()}/evidence, re-check with cairn verify)";
+            long slashed = c.GetProperty("slashed").GetInt64();
+            string lost = slashed > 0 ? $"lost {slashed} of stake" : "nothing left to slash";
             string who = v switch
             {
-                "mismatch: asserter wrong" => $"{asserterName} caught (validator {validatorName}, confirmed by a tie-breaker)",
-                "mismatch: validator wrong" => $"validator {validatorName} caught lying about {asserterName}'s answer",
-                _ => $"{asserterName} and {validatorName} disagree, unresolved",
+                "mismatch: asserter wrong" => $"{asserterName} CHEATED and was caught {when} by validator {validatorName}{how}: {lost}",
+                "mismatch: validator wrong" => $"validator {validatorName} lied about {asserterName}'s answer, caught {when}{how}: {lost}",
+                "mismatch: both wrong" => $"{asserterName} and validator {validatorName} were both wrong, caught {when}{how}: {lost}",
+                _ => $"{asserterName} and {validatorName} disagree, unresolved {when}{how}",
             };
-            s.AppendLine($"  challenge {k,-3} {who}, slashed {c.GetProperty("slashed").GetInt64()}");
+            s.AppendLine($"  challenge {k,-3} {who}");
         }
         s.AppendLine("  stake and earnings (micro-units, from the ledger):");
         foreach (var p in report.GetProperty("providers").EnumerateArray())

@@ -91,6 +91,7 @@ internal sealed class DevnetRunner(DevnetOptions options, TextWriter output)
 
             if (options.Demo)
             {
+                var demoStarted = DateTimeOffset.UtcNow;
                 var report = await DevnetDemo.Run(http, modelName, cancel);
                 output.WriteLine(report);
                 if (options.EffectiveChallengeRate is not ("0" or "0%"))
@@ -101,7 +102,7 @@ internal sealed class DevnetRunner(DevnetOptions options, TextWriter output)
                         string id = Field(await p.WaitForLine("provider: id=", TimeSpan.FromSeconds(5), cancel), "id");
                         names[id] = p.Name + (providers.IndexOf(p) >= options.Providers - options.Cheaters ? $" [cheater: {options.Strategy}]" : "");
                     }
-                    output.WriteLine(await DevnetDemo.Challenges(http, names, cancel));
+                    output.WriteLine(await DevnetDemo.Challenges(http, names, demoStarted, cancel));
                 }
                 output.Flush();
                 return 0;
