@@ -16,13 +16,15 @@ internal static class DevnetCommand
         var apiKey = new Option<string?>("--api-key") { Description = "API key clients send (default: a fresh random key, printed)" };
         var data = new Option<string>("--data") { Description = "Folder for keys, receipts and logs", DefaultValueFactory = _ => "devnet-data" };
         var demo = new Option<bool>("--demo") { Description = "Run a short workload, print a summary and stop" };
+        var workCost = new Option<long?>("--work-cost") { Description = "C, the cost of the honest work a cheater saves per request, for the gateway's safety check (default: the gateway's)" };
+        var demoRequests = new Option<int>("--requests") { Description = "Chat completions the demo sends (1 to 100000)", DefaultValueFactory = _ => 24 };
         var threads = new Option<int?>("--threads") { Description = "Compute threads per provider (default: cores / providers, at least 1)" };
         var cheaters = new Option<int>("--cheaters") { Description = "How many of the providers (the last ones) cheat, to watch Proof of Sampling catch them", DefaultValueFactory = _ => 0 };
         var strategy = new Option<string>("--strategy") { Description = CheatingStrategy.Help, DefaultValueFactory = _ => "wrong-seed" };
         var challengeRate = new Option<string?>("--challenge-rate") { Description = "The gateway's challenge rate p (default: 0.2 with --cheaters, else 0: off)" };
         var command = new Command("devnet", "Start a gateway and several providers on this machine and serve the OpenAI-compatible API")
         {
-            providers, model, tokenizer, template, port, apiKey, data, demo, threads, cheaters, strategy, challengeRate,
+            providers, model, tokenizer, template, port, apiKey, data, demo, demoRequests, workCost, threads, cheaters, strategy, challengeRate,
         };
         command.SetAction(async (parse, cancel) =>
         {
@@ -52,6 +54,16 @@ internal static class DevnetCommand
                 Console.Error.WriteLine("cairn: error: --strategy colluding-pair needs --cheaters 2 or more (the cheaters collude with one another)");
                 return 2;
             }
+            if (parse.GetValue(demoRequests) is < 1 or > 100_000)
+            {
+                Console.Error.WriteLine($"cairn: error: --requests {parse.GetValue(demoRequests)} is out of range (1 to 100000)");
+                return 2;
+            }
+            if (parse.GetValue(workCost) is < 0)
+            {
+                Console.Error.WriteLine("cairn: error: --work-cost is negative");
+                return 2;
+            }
             if (parse.GetValue(apiKey) is { Length: < 8 })
             {
                 Console.Error.WriteLine("cairn: error: an API key needs at least 8 characters");
@@ -67,6 +79,8 @@ internal static class DevnetCommand
                 ApiKey = parse.GetValue(apiKey),
                 DataDirectory = parse.GetValue(data)!,
                 Demo = parse.GetValue(demo),
+                WorkCost = parse.GetValue(workCost),
+                DemoRequests = parse.GetValue(demoRequests),
                 ThreadsPerProvider = parse.GetValue(threads),
                 Cheaters = parse.GetValue(cheaters),
                 Strategy = parse.GetValue(strategy)!,

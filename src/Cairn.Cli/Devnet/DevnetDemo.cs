@@ -10,11 +10,13 @@ internal static class DevnetDemo
 {
     private static readonly string[] Prompts = ["Once upon a time", "I dreamed", "The machine", "In the quiet", "Tell me a story", "What is a cairn?"];
 
-    public static async Task<string> Run(HttpClient http, string model, CancellationToken cancel, int requests = 24, int concurrency = 4)
+    /// <summary>Runs the workload; returns the summary and the token positions served (prompt + completion, over all answers).</summary>
+    public static async Task<(string Summary, long Positions)> Run(HttpClient http, string model, CancellationToken cancel, int requests = 24, int concurrency = 4)
     {
         var latencies = new List<double>();
         var providers = new Dictionary<string, int>(StringComparer.Ordinal);
         int failed = 0, tokens = 0, next = 0;
+        long positions = 0;
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
         {
@@ -31,12 +33,14 @@ internal static class DevnetDemo
                     if (!response.IsSuccessStatusCode) throw new HttpRequestException(json.ToString());
                     string id = json.GetProperty("id").GetString()!;
                     int n = json.GetProperty("usage").GetProperty("completion_tokens").GetInt32();
+                    int prompt = json.GetProperty("usage").GetProperty("prompt_tokens").GetInt32();
                     var receipt = await http.GetFromJsonAsync<JsonElement>($"/v1/receipts/{id}", cancel);
                     string provider = receipt.GetProperty("provider").GetString()!;
                     lock (latencies)
                     {
                         latencies.Add(sw.Elapsed.TotalSeconds);
                         tokens += n;
+                        positions += prompt + n;
                         providers[provider] = providers.GetValueOrDefault(provider) + 1;
                     }
                 }
@@ -57,11 +61,11 @@ internal static class DevnetDemo
         s.AppendLine("  per provider (from the signed receipts):");
         foreach (var (provider, count) in providers.OrderByDescending(p => p.Value))
             s.AppendLine($"    {provider}  {count,3} requests  {100.0 * count / Math.Max(1, requests - failed),5:F1} %");
-        return s.ToString();
+        return (s.ToString(), positions);
     }
 
     /// <summary>Waits (up to a minute) for the challenges still being validated, then says who was challenged, who cheated, when they were caught and what they lost.</summary>
-    public static async Task<string> Challenges(HttpClient http, IReadOnlyDictionary<string, string> names, DateTimeOffset started, CancellationToken cancel)
+    public static async Task<string> Challenges(HttpClient http, IReadOnlyDictionary<string, string> names, DateTimeOffset started, long served, CancellationToken cancel)
     {
         var deadline = DateTime.UtcNow.AddSeconds(60);
         JsonElement report;
@@ -104,6 +108,16 @@ internal static class DevnetDemo
             };
             s.AppendLine($"  challenge {k,-3} {who}");
         }
+        // The cost of verification: every validator that answered re-ran the whole request (prompt + completion positions).
+        long rerun = 0;
+        foreach (var c in challenges.Where(c => c.GetProperty("matched").ValueKind != JsonValueKind.Null))
+        {
+            var receipt = await http.GetFromJsonAsync<JsonElement>($"/v1/receipts/{c.GetProperty("request_id").GetString()}", cancel);
+            rerun += receipt.GetProperty("prompt_tokens").GetInt32() + receipt.GetProperty("completion_tokens").GetInt32();
+        }
+        int disputes = challenges.Count(c => c.GetProperty("dispute").ValueKind == JsonValueKind.Object);
+        s.AppendLine($"  verification validators re-ran {rerun} token positions for the {served} served: {100.0 * rerun / Math.Max(1, served):F1} % extra compute; " +
+            $"{disputes} disputes, each two trace replays and one layer recomputed by the referee");
         s.AppendLine("  stake and earnings (micro-units, from the ledger):");
         foreach (var p in report.GetProperty("providers").EnumerateArray())
         {

@@ -10,6 +10,10 @@ internal sealed record DevnetOptions
     public string? ApiKey { get; init; }
     public string DataDirectory { get; init; } = "devnet-data";
     public bool Demo { get; init; }
+    /// <summary>The gateway's --work-cost (C in the safety check); null: the gateway's default.</summary>
+    public long? WorkCost { get; init; }
+    /// <summary>Chat completions the demo sends.</summary>
+    public int DemoRequests { get; init; } = 24;
     public int? ThreadsPerProvider { get; init; }
     public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromMinutes(3);
     /// <summary>The last <see cref="Cheaters"/> providers run with the test-only fault <see cref="Strategy"/>.</summary>

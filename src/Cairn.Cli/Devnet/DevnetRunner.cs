@@ -37,7 +37,8 @@ internal sealed class DevnetRunner(DevnetOptions options, TextWriter output)
             output.Flush();
             var gateway = Start("gateway", ["gateway", "--port", options.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--grpc-port", "0",
                 "--api-key", apiKey, "--data", Path.Combine(data, "gateway"), "--key", Key(keys, "gateway"), "--passphrase-env", PassphraseVariable,
-                "--parent-pid", pid, "--challenge-rate", options.EffectiveChallengeRate, "--model", model], logs, env);
+                "--parent-pid", pid, "--challenge-rate", options.EffectiveChallengeRate, "--model", model,
+                .. (options.WorkCost is { } cost ? ["--work-cost", cost.ToString(System.Globalization.CultureInfo.InvariantCulture)] : Array.Empty<string>())], logs, env);
             string line = await gateway.WaitForLine("gateway: ", TimeSpan.FromSeconds(60), cancel);
             string api = Field(line, "api"), grpc = Field(line, "grpc");
             output.WriteLine($"ok ({api})");
@@ -92,7 +93,7 @@ internal sealed class DevnetRunner(DevnetOptions options, TextWriter output)
             if (options.Demo)
             {
                 var demoStarted = DateTimeOffset.UtcNow;
-                var report = await DevnetDemo.Run(http, modelName, cancel);
+                var (report, served) = await DevnetDemo.Run(http, modelName, cancel, options.DemoRequests);
                 output.WriteLine(report);
                 if (options.EffectiveChallengeRate is not ("0" or "0%"))
                 {
@@ -102,7 +103,7 @@ internal sealed class DevnetRunner(DevnetOptions options, TextWriter output)
                         string id = Field(await p.WaitForLine("provider: id=", TimeSpan.FromSeconds(5), cancel), "id");
                         names[id] = p.Name + (providers.IndexOf(p) >= options.Providers - options.Cheaters ? $" [cheater: {options.Strategy}]" : "");
                     }
-                    output.WriteLine(await DevnetDemo.Challenges(http, names, demoStarted, cancel));
+                    output.WriteLine(await DevnetDemo.Challenges(http, names, demoStarted, served, cancel));
                 }
                 output.Flush();
                 return 0;

@@ -22,6 +22,8 @@ public sealed class NetworkCommandLineTests
         { ["gateway", "--port", "0", "--challenge-rate", "often"], "--challenge-rate" },
         { ["gateway", "--port", "0", "--challenge-rate", "0.1", "--slash", "2000000"], "below the slash" },
         { ["devnet", "--providers", "2", "--cheaters", "3"], "--cheaters 3 is out of range" },
+        { ["devnet", "--demo", "--requests", "0"], "--requests 0 is out of range" },
+        { ["devnet", "--work-cost", "-5"], "--work-cost is negative" },
         { ["devnet", "--providers", "2", "--cheaters", "1", "--strategy", "lie"], "--strategy 'lie' is not one of" },
         { ["devnet", "--providers", "3", "--cheaters", "1", "--strategy", "colluding-pair"], "--strategy colluding-pair needs --cheaters 2 or more" },
         { ["node", "--gateway", "http://127.0.0.1:1", "--model", "MODEL", "--fault", "collude:/tmp/cartel"], "needs a token-level cheat" },
