@@ -42,6 +42,18 @@ public sealed class TraceRecorder(int layers)
         }
     }
 
+    /// <summary>
+    /// Records a layer hash computed elsewhere: a pipeline's gateway assembles the trace of a request from the hashes each
+    /// stage reports for its own layers (<see cref="LayerHash"/> of the stage's recorder).
+    /// </summary>
+    public void RecordHash(int position, int layer, ReadOnlySpan<byte> hash)
+    {
+        if ((uint)layer >= (uint)layers) throw new ArgumentOutOfRangeException(nameof(layer), $"layer {layer} is outside 0 to {layers - 1}");
+        if (hash.Length != MerkleTree.HashSize) throw new ArgumentException($"a layer hash is {MerkleTree.HashSize} bytes, got {hash.Length}", nameof(hash));
+        while (_steps.Count <= position) _steps.Add(new byte[]?[layers]);
+        _steps[position][layer] = hash.ToArray();
+    }
+
     /// <summary>The hash of one layer's output at one position (null if that layer did not run here).</summary>
     public byte[]? LayerHash(int position, int layer) => _steps[position][layer];
 

@@ -43,7 +43,7 @@ public sealed partial class Transformer
 
     private void Layer(int l, BatchItem[] items, Scratch s, float[] cos, float[] sin)
     {
-        var w = _model.Layers[l];
+        var w = _model.Layer(l);
         int n = items.Length, dim = _c.Dim, qDim = _c.QDim, kvDim = _c.KvDim, pairs = _rope.Pairs;
 
         // Attention block: xb = rmsnorm(x) · attn_norm; q, k, v = xb · W (+ bias); rope(q, k); cache k, v.

@@ -11,7 +11,14 @@ namespace Cairn.Engine.Models;
 /// </summary>
 internal static unsafe class GgufModelLoader
 {
-    public static Model Load(GgufFile file)
+    public static Model Load(GgufFile file) => Load(file, 0, int.MaxValue);
+
+    /// <summary>
+    /// Loads layers [<paramref name="firstLayer"/>, <paramref name="endLayer"/>) (<see cref="int.MaxValue"/>: to the
+    /// last), the embedding only if the range starts at 0 and the final norm and head only if it ends at the last layer.
+    /// Tensors of other layers are skipped (not even mapped into use); any other unknown tensor is still refused.
+    /// </summary>
+    public static Model Load(GgufFile file, int firstLayer, int endLayer)
     {
         string arch = file.GetString("general.architecture");
         var traits = ArchitectureTraits.For(arch)
@@ -43,24 +50,30 @@ internal static unsafe class GgufModelLoader
         if (file.TryGetInteger($"{arch}.vocab_size") is long declared && declared != vocab)
             throw new GgufFormatException($"{file.Path}: {arch}.vocab_size is {declared} but token_embd.weight has {vocab} rows");
 
+        if (endLayer == int.MaxValue) endLayer = config.Layers;
+        if (firstLayer < 0 || endLayer > config.Layers || firstLayer >= endLayer)
+            throw new ArgumentOutOfRangeException(nameof(firstLayer), $"{file.Path}: layer range [{firstLayer}, {endLayer}) is not a non-empty range within [0, {config.Layers})");
+        bool first = firstLayer == 0, last = endLayer == config.Layers;
+
         var used = new HashSet<string>(StringComparer.Ordinal);
+        long weightBytes = 0;
         Weight Matrix(string name, int rows, int cols)
         {
-            used.Add(name);
+            if (used.Add(name)) weightBytes += file.GetTensor(name).ByteSize;
             return LoadMatrix(file, name, rows, cols);
         }
         float[] Vector(string name, int n)
         {
-            used.Add(name);
+            if (used.Add(name)) weightBytes += file.GetTensor(name).ByteSize;
             return LoadVector(file, name, n);
         }
         float[]? OptionalVector(string name, int n) => file.TryGetTensor(name, out _) ? Vector(name, n) : null;
 
-        var layers = new LayerWeights[config.Layers];
-        for (int i = 0; i < config.Layers; i++)
+        var layers = new LayerWeights[endLayer - firstLayer];
+        for (int i = firstLayer; i < endLayer; i++)
         {
             string p = $"blk.{i}.";
-            layers[i] = new LayerWeights
+            layers[i - firstLayer] = new LayerWeights
             {
                 AttnNorm = Vector(p + "attn_norm.weight", dim),
                 Wq = Matrix(p + "attn_q.weight", config.QDim, dim),
@@ -76,22 +89,34 @@ internal static unsafe class GgufModelLoader
                 Up = Matrix(p + "ffn_up.weight", config.HiddenDim, dim),
             };
         }
-        var embedding = Matrix("token_embd.weight", vocab, dim);
-        var output = file.TryGetTensor("output.weight", out _) ? Matrix("output.weight", vocab, dim) : embedding;
+        bool tied = !file.TryGetTensor("output.weight", out _);
+        var embedding = first || (last && tied) ? Matrix("token_embd.weight", vocab, dim) : null;
+        var output = !last ? null : tied ? embedding : Matrix("output.weight", vocab, dim);
         var freqFactors = OptionalVector("rope_freqs.weight", config.RopeDims / 2);
-        var outputNorm = Vector("output_norm.weight", dim);
+        var outputNorm = last ? Vector("output_norm.weight", dim) : null;
         // A tensor the forward pass would ignore means a variant this code does not implement (output biases, MoE
-        // experts, …): refuse it rather than compute something else.
+        // experts, …): refuse it rather than compute something else. A stage skips the tensors of the other stages.
         foreach (var t in file.Tensors)
         {
-            if (!used.Contains(t.Name))
+            if (!used.Contains(t.Name) && !OtherStage(t.Name, firstLayer, endLayer, config.Layers))
                 throw new GgufFormatException($"{file.Path}: tensor '{t.Name}' is not part of the {arch} architecture as Cairn implements it (an unsupported variant?)");
         }
         var tokenizer = file.Has("tokenizer.ggml.model") ? Tokenizer.FromGguf(file) : null;
         if (tokenizer != null && tokenizer.VocabSize != vocab)
             throw new GgufFormatException($"{file.Path}: the tokenizer has {tokenizer.VocabSize} tokens but token_embd.weight has {vocab} rows (they must be equal)");
         return new Model(file.Path, config, embedding, layers, outputNorm, output, tokenizer, freqFactors, file,
-            file.TryGetString("tokenizer.chat_template"));
+            file.TryGetString("tokenizer.chat_template"), firstLayer, weightBytes);
+    }
+
+    /// <summary>Whether a tensor this stage did not load belongs to another stage of a split (whose loader checks it).</summary>
+    private static bool OtherStage(string name, int firstLayer, int endLayer, int layers)
+    {
+        if (firstLayer == 0 && endLayer == layers) return false;
+        if (name is "token_embd.weight" or "output.weight" or "output_norm.weight") return true;
+        if (!name.StartsWith("blk.", StringComparison.Ordinal)) return false;
+        int dot = name.IndexOf('.', 4);
+        return dot > 4 && int.TryParse(name.AsSpan(4, dot - 4), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int layer)
+            && (layer < firstLayer || layer >= endLayer) && layer < layers;
     }
 
     private static float RopeScale(GgufFile file, string arch)

@@ -18,7 +18,7 @@ namespace Cairn.Node.Gateway;
 /// sent to the client is replaced by the next best one, so the client never sees a broken answer.
 /// </summary>
 public sealed class CompletionHandler(ProviderDirectory directory, GatewayState gateway, GatewayLedger ledger, ReceiptStore receipts, ChallengeService challenges,
-    GatewayOptions options,
+    GatewayOptions options, Pipeline.PipelineHandler pipeline,
     TimeProvider time, ILogger<CompletionHandler> log)
 {
     private static readonly byte[] DataPrefix = "data: "u8.ToArray();
@@ -30,6 +30,12 @@ public sealed class CompletionHandler(ProviderDirectory directory, GatewayState 
         var client = ApiKeyAuth.Authenticate(ctx, options);
         byte[] body = await RequestBody.Read(ctx, options.MaxRequestBodyBytes);
         var req = CompletionRequest.Parse(body, chat);
+        // No provider serves the whole model but stages do: the pipeline route (docs/pipeline.md).
+        if (!directory.All().Any(p => p.Serves(req.Model)) && Pipeline.PipelineChain.Known(directory, req.Model))
+        {
+            await pipeline.Handle(ctx, req, client);
+            return;
+        }
         if (!directory.All().Any(p => p.Serves(req.Model)))
             throw OpenAiError.NotFound($"The model '{req.Model}' does not exist", "model", "model_not_found");
 
@@ -222,7 +228,7 @@ public sealed class CompletionHandler(ProviderDirectory directory, GatewayState 
         }
     }
 
-    private static async Task BeginStream(HttpContext ctx, CompletionRequest req, string id, long created, StreamState state)
+    internal static async Task BeginStream(HttpContext ctx, CompletionRequest req, string id, long created, StreamState state)
     {
         if (state.Begun) return;
         state.Begun = true;
@@ -231,7 +237,7 @@ public sealed class CompletionHandler(ProviderDirectory directory, GatewayState 
         if (req.IsChat) await WriteEvent(ctx, w => Chunk(w, req, id, created, "", null, role: true));
     }
 
-    private static async Task WriteEvent(HttpContext ctx, Action<Utf8JsonWriter> write)
+    internal static async Task WriteEvent(HttpContext ctx, Action<Utf8JsonWriter> write)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();
         buffer.Write<byte>(DataPrefix);
@@ -252,7 +258,7 @@ public sealed class CompletionHandler(ProviderDirectory directory, GatewayState 
 
     private const string ProviderFingerprint = "cairn-0.1";
 
-    private static void Chunk(Utf8JsonWriter w, CompletionRequest req, string id, long created, string? text, string? finish, bool role = false)
+    internal static void Chunk(Utf8JsonWriter w, CompletionRequest req, string id, long created, string? text, string? finish, bool role = false)
     {
         w.WriteStartObject();
         Header(w, req, id, created, chunk: true);
@@ -276,7 +282,7 @@ public sealed class CompletionHandler(ProviderDirectory directory, GatewayState 
         w.WriteEndObject();
     }
 
-    private static void UsageChunk(Utf8JsonWriter w, CompletionRequest req, string id, long created, (int Prompt, int Completion) usage)
+    internal static void UsageChunk(Utf8JsonWriter w, CompletionRequest req, string id, long created, (int Prompt, int Completion) usage)
     {
         w.WriteStartObject();
         Header(w, req, id, created, chunk: true);
@@ -286,7 +292,7 @@ public sealed class CompletionHandler(ProviderDirectory directory, GatewayState 
         w.WriteEndObject();
     }
 
-    private static void Full(Utf8JsonWriter w, CompletionRequest req, string id, long created, string text, string finish, (int Prompt, int Completion) usage)
+    internal static void Full(Utf8JsonWriter w, CompletionRequest req, string id, long created, string text, string finish, (int Prompt, int Completion) usage)
     {
         w.WriteStartObject();
         Header(w, req, id, created, chunk: false);
@@ -319,7 +325,7 @@ public sealed class CompletionHandler(ProviderDirectory directory, GatewayState 
     }
 
     /// <summary>Whether bytes already went to the client (then no retry is possible).</summary>
-    private sealed class StreamState
+    internal sealed class StreamState
     {
         public bool Begun { get; set; }
         public string? Id { get; set; }

@@ -37,6 +37,7 @@ public static class GatewayNode
         var referees = new RefereeModels(options.RefereeModels, options.RefereeThreads);
         builder.Services.AddSingleton(referees);
         builder.Services.AddSingleton<ChallengeService>();
+        builder.Services.AddSingleton<Pipeline.PipelineHandler>();
         builder.Services.AddSingleton<CompletionHandler>();
         builder.Services.AddHostedService<GatewayMonitor>();
 

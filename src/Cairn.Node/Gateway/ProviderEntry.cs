@@ -21,7 +21,8 @@ public sealed class ProviderEntry(RegisterRequest announcement, GrpcChannel chan
     public long Served;
     public long Failures;
 
-    public bool Serves(string model) => Announcement.Models.Any(m => m.Name == model || Convert.ToHexStringLower(m.Hash.Span) == model);
+    /// <summary>Whether the provider serves the whole model (not only a pipeline stage of it, see Pipeline/PipelineChain).</summary>
+    public bool Serves(string model) => Announcement.Models.Any(m => m.LayerEnd == 0 && (m.Name == model || Convert.ToHexStringLower(m.Hash.Span) == model));
 
     public void Replace(RegisterRequest announcement, GrpcChannel channel)
     {

@@ -14,7 +14,17 @@ public static class ProviderNode
         var models = new List<ServedModel>();
         try
         {
-            foreach (string path in options.Models) models.Add(ServedModel.Load(path, options.Tokenizer, options.ChatTemplate, options.Threads, faults: options.Faults));
+            if (options.Layers != null && options.Models.Count != 1) throw new ArgumentException("a pipeline stage (--layers) serves exactly one model");
+            foreach (string path in options.Models)
+                models.Add(ServedModel.Load(path, options.Tokenizer, options.ChatTemplate, options.Threads, faults: options.Faults, layers: options.Layers));
+            if (options.MemoryBudget is { } budget)
+            {
+                long need = 0;
+                var problems = models.Select(m => m.CheckBudget(budget)).OfType<string>().ToList();
+                foreach (var m in models) need += m.Model.WeightBytes + m.KvCacheBytes;
+                if (problems.Count > 0) throw new ArgumentException(string.Join("; ", problems));
+                if (need > budget) throw new ArgumentException($"the models together need {need} bytes, more than the memory budget of {budget} bytes");
+            }
         }
         catch
         {
@@ -22,6 +32,7 @@ public static class ProviderNode
             throw;
         }
         var state = new ProviderState(key, models, options.PricePerToken, options.Faults);
+        var stages = new StageSessions(options.Slowdown);
 
         var builder = WebApplication.CreateSlimBuilder();
         Hosting.NodeLogging.Configure(builder.Logging, logging);
@@ -29,10 +40,12 @@ public static class ProviderNode
         builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = 64 << 20);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(state);
+        builder.Services.AddSingleton(stages);
         builder.Services.AddSingleton<ProviderRegistration>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ProviderRegistration>());
         var app = builder.Build();
         app.MapGrpcService<ProviderService>();
+        app.MapGrpcService<StageService>();
         app.Lifetime.ApplicationStopped.Register(state.Dispose);
         return app;
     }

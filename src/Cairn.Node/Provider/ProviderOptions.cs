@@ -12,6 +12,12 @@ public sealed record ProviderOptions
     public int Port { get; init; }
     public int Threads { get; init; } = 1;
     public ulong PricePerToken { get; init; } = 1;
+    /// <summary>Serve only layers [Start, End) of the model as a pipeline stage (<c>--layers A:B</c>); null: the whole model.</summary>
+    public (int Start, int End)? Layers { get; init; }
+    /// <summary>Memory budget in bytes (<c>--memory 300MB</c>): the provider refuses to start if its weights and a full-context KV cache exceed it.</summary>
+    public long? MemoryBudget { get; init; }
+    /// <summary>Emulates a slower device (<c>--slowdown 2.5</c>): after each stage step, sleep (X − 1) × its measured compute time.</summary>
+    public double Slowdown { get; init; } = 1;
     /// <summary>FAULT INJECTION for tests (hidden <c>--fault</c>); <see cref="ProviderFaults.None"/> in real use.</summary>
     public ProviderFaults Faults { get; init; } = ProviderFaults.None;
 }

@@ -47,6 +47,8 @@ public sealed partial class ProviderService(ProviderState state, ILogger<Provide
         if (state.Gateway is { } gateway && inference.Client != gateway)
             throw new RpcException(new Status(StatusCode.PermissionDenied, "the request is not signed by this provider's gateway"));
         var model = state.Find(inference.ModelHash.ToArray()) ?? throw new RpcException(new Status(StatusCode.NotFound, "this provider does not serve that model"));
+        if (model.IsStage)
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, $"this provider serves only layers {model.Model.FirstLayer}:{model.Model.EndLayer} of the model (the Stage service)"));
         if (request.Stop.Count > 16 || request.Stop.Any(s => s.Length is 0 or > 256))
             throw new RpcException(new Status(StatusCode.InvalidArgument, "at most 16 stop strings of 1 to 256 characters"));
         int[] prompt = inference.PromptTokens.ToArray();

@@ -49,9 +49,11 @@ public sealed partial class ServedModel : IDisposable
     /// </summary>
     /// <param name="faults">FAULT INJECTION for tests (a cheater's model substitution, requantization, skipped layers or
     /// forged layer hashes); null in real use.</param>
-    public static ServedModel Load(string path, string? tokenizerPath, string? templateOverride, int threads, int maxSequences = 16, ProviderFaults? faults = null)
+    /// <param name="layers">Serve only these layers as a pipeline stage (<see cref="Model.LoadStage"/>); null: the whole model.</param>
+    public static ServedModel Load(string path, string? tokenizerPath, string? templateOverride, int threads, int maxSequences = 16, ProviderFaults? faults = null,
+        (int Start, int End)? layers = null)
     {
-        var model = Model.Load(path, tokenizerPath);
+        var model = layers is { } range ? Model.LoadStage(path, range.Start, range.End) : Model.Load(path, tokenizerPath);
         IReadOnlyList<Model> cheats = [];
         try
         {
@@ -91,11 +93,16 @@ public sealed partial class ServedModel : IDisposable
         VocabSize = Model.Config.VocabSize,
         Architecture = Model.Config.Architecture,
         WeightType = Model.Layers[0].Wq.Type.ToString(),
+        LayerStart = IsStage ? Model.FirstLayer : 0,
+        LayerEnd = IsStage ? Model.EndLayer : 0,
+        LayerCount = Model.Config.Layers,
+        Dim = Model.Config.Dim,
     };
 
     /// <summary>The diagnostic benchmark announced at registration: a short greedy run, prefill and decode tok/s.</summary>
     public (double PrefillTokS, double DecodeTokS) Benchmark()
     {
+        if (IsStage) return StageBenchmark();
         int n = Math.Min(16, Model.Config.ContextLength / 2);
         var prompt = new int[n];
         for (int i = 0; i < n; i++) prompt[i] = (i * 7 + 1) % Model.Config.VocabSize;

@@ -12,9 +12,9 @@ public static class SyntheticModels
 
     public static readonly GgmlType[] SupportedTypes = [GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K];
 
-    public static string Path(GgmlType type, string architecture = "llama", bool tied = false)
+    public static string Path(GgmlType type, string architecture = "llama", bool tied = false, int layers = 3)
     {
-        string key = $"{architecture}-{type}-{(tied ? "tied" : "untied")}";
+        string key = $"{architecture}-{type}-{(tied ? "tied" : "untied")}" + (layers == 3 ? "" : $"-{layers}layers");
         return Paths.GetOrAdd(key, k => new Lazy<string>(() =>
         {
             string path = System.IO.Path.Combine(Folder, k + ".gguf");
@@ -23,7 +23,7 @@ public static class SyntheticModels
                 Architecture = architecture,
                 WeightType = type,
                 TiedOutput = tied,
-                Layers = 3,
+                Layers = layers,
                 Seed = (ulong)type + 11,
             });
             return path;

@@ -76,9 +76,15 @@ public sealed class Devnet : IAsyncDisposable
     }
 
     /// <summary>Starts one more provider of the reference model and waits until the gateway accepted its registration.</summary>
-    public async Task<ProviderProcess> AddProviderAsync(string? fault = null, int threads = 1, IReadOnlyDictionary<string, string>? environment = null)
+    public Task<ProviderProcess> AddProviderAsync(string? fault = null, int threads = 1, IReadOnlyDictionary<string, string>? environment = null) =>
+        AddNodeAsync(ModelPath, [], fault, threads, environment);
+
+    /// <summary>Starts a provider of <paramref name="modelPath"/> with extra <c>cairn node</c> arguments (e.g. <c>--layers 0:3</c>).</summary>
+    public async Task<ProviderProcess> AddNodeAsync(string modelPath, IEnumerable<string> extra, string? fault = null, int threads = 1,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
-        var args = new List<string> { "node", "--gateway", Grpc, "--model", ModelPath, "--threads", threads.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        var args = new List<string> { "node", "--gateway", Grpc, "--model", modelPath, "--threads", threads.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        args.AddRange(extra);
         if (fault != null) args.AddRange(["--fault", fault]);
         string name = $"provider {_providers.Count}{(fault is null ? "" : " [" + fault + "]")}{(environment is null ? "" : " [" + string.Join(' ', environment.Select(e => e.Key + "=" + e.Value)) + "]")}";
         var process = ChildProcess.Start(name, environment ?? new Dictionary<string, string>(), args.ToArray());

@@ -1,0 +1,128 @@
+using Cairn.Engine.Commitments;
+using Cairn.Node.Rpc;
+using Cairn.Protocol.Messages;
+using Google.Protobuf;
+using Grpc.Core;
+
+namespace Cairn.Node.Gateway.Pipeline;
+
+/// <summary>
+/// One request's walk through a chain of stages: stage 0 gets token ids, each later stage the previous one's output rows
+/// (through the gateway), the last returns the sampled token. The layer hashes every stage reports are assembled into the
+/// request's trace, so its trace root and output commitment are those of a single-process run (DESIGN.md §3 rule 7).
+/// A stage whose call fails is replaced: a new chain is chosen without it, every stage of it gets a fresh session
+/// (<c>Open</c> with the tokens generated so far) and the prompt plus those tokens are replayed in one prefill, after which
+/// the generation continues — with exactly the tokens it would have produced, since every bit is deterministic.
+/// </summary>
+public sealed class PipelineRun(string requestId, InferenceRequest request, byte[] encodedRequest, IReadOnlyList<string> stop, int layers, TimeSpan stepTimeout)
+{
+    private readonly TraceRecorder _trace = new(layers);
+    private IReadOnlyList<PipelineStage> _chain = [];
+    private int _opened;
+    private int _position;
+    private int[] _input = request.PromptTokens.ToArray();
+
+    public List<int> Generated { get; } = [];
+    public int PromptLength => request.PromptTokens.Count;
+    public string? FinishReason { get; private set; }
+    public IReadOnlyList<PipelineStage> Chain => _chain;
+    /// <summary>f32 bytes that crossed stage boundaries (through the gateway), for the bytes-per-token figure.</summary>
+    public long ActivationBytes { get; private set; }
+
+    /// <summary>Opens a session on every stage of <paramref name="chain"/>; the next step replays the prompt and the tokens so far.</summary>
+    public async Task Start(IReadOnlyList<PipelineStage> chain, CancellationToken cancel)
+    {
+        _chain = chain;
+        _opened++;
+        _position = 0;
+        _input = [.. request.PromptTokens, .. Generated];
+        var open = new StageOpenRequest { SessionId = SessionId, Request = ByteString.CopyFrom(encodedRequest) };
+        open.Stop.AddRange(stop);
+        open.Generated.AddRange(Generated);
+        foreach (var stage in chain) await Call(stage, s => s.Client.OpenAsync(open, deadline: Deadline, cancellationToken: cancel).ResponseAsync, cancel);
+    }
+
+    private string SessionId => $"{requestId}/{_opened}";
+    private DateTime Deadline => DateTime.UtcNow + stepTimeout;
+
+    /// <summary>One token step through every stage; returns the new token and its text.</summary>
+    public async Task<(int Token, string Text)> Step(CancellationToken cancel)
+    {
+        var first = new StageStepRequest { SessionId = SessionId, Start = _position };
+        first.Tokens.AddRange(_input);
+        StageStepReply reply = await Call(_chain[0], s => s.Client.StepAsync(first, deadline: Deadline, cancellationToken: cancel).ResponseAsync, cancel);
+        Record(_chain[0], reply);
+        for (int i = 1; i < _chain.Count; i++)
+        {
+            var next = new StageStepRequest { SessionId = SessionId, Start = _position, Activations = reply.Activations };
+            ActivationBytes += reply.Activations.Length;
+            reply = await Call(_chain[i], s => s.Client.StepAsync(next, deadline: Deadline, cancellationToken: cancel).ResponseAsync, cancel);
+            Record(_chain[i], reply);
+        }
+        if (reply.Token < 0) throw new StageFault(_chain[^1], "the last stage returned no token", misbehaved: true);
+        _position += _input.Length;
+        Generated.Add(reply.Token);
+        _input = [reply.Token];
+        if (reply.FinishReason.Length > 0) FinishReason = reply.FinishReason;
+        return (reply.Token, reply.Text);
+    }
+
+    /// <summary>The trace root and output commitment of what was generated (every position's layers all reported).</summary>
+    public (byte[] TraceRoot, byte[] OutputCommitment) Commitments()
+    {
+        byte[] root = _trace.TraceRoot();
+        return (root, OutputCommitment.Compute(Generated.ToArray(), root));
+    }
+
+    /// <summary>Ends the sessions of the current chain (best effort: a dead stage has nothing to close).</summary>
+    public async Task Close()
+    {
+        var close = new StageCloseRequest { SessionId = SessionId };
+        foreach (var stage in _chain)
+        {
+            try
+            {
+                await stage.Client.CloseAsync(close, deadline: DateTime.UtcNow.AddSeconds(2));
+            }
+            catch (RpcException)
+            {
+            }
+        }
+    }
+
+    private void Record(PipelineStage stage, StageStepReply reply)
+    {
+        int width = stage.End - stage.Start;
+        if (reply.LayerHashes.Count != _input.Length * width)
+            throw new StageFault(stage, $"{reply.LayerHashes.Count} layer hashes for {_input.Length} rows of {width} layers", misbehaved: true);
+        for (int r = 0; r < _input.Length; r++)
+        {
+            for (int l = 0; l < width; l++)
+            {
+                var hash = reply.LayerHashes[r * width + l];
+                if (hash.Length != MerkleTree.HashSize) throw new StageFault(stage, "a layer hash is not 32 bytes", misbehaved: true);
+                _trace.RecordHash(_position + r, stage.Start + l, hash.Span);
+            }
+        }
+    }
+
+    private static async Task<T> Call<T>(PipelineStage stage, Func<PipelineStage, Task<T>> call, CancellationToken cancel)
+    {
+        try
+        {
+            return await call(stage);
+        }
+        catch (RpcException e) when (!cancel.IsCancellationRequested)
+        {
+            throw new StageFault(stage, e.Status.Detail.Length > 0 ? $"{e.StatusCode}: {e.Status.Detail}" : e.StatusCode.ToString(), invalid: e.StatusCode == StatusCode.InvalidArgument);
+        }
+    }
+}
+
+/// <summary>A failed stage call: the stage is replaced (failover), unless the request itself was refused as invalid.</summary>
+public sealed class StageFault(PipelineStage stage, string message, bool misbehaved = false, bool invalid = false) : Exception(message)
+{
+    public PipelineStage Stage { get; } = stage;
+    public bool Misbehaved { get; } = misbehaved;
+    public bool Invalid { get; } = invalid;
+}

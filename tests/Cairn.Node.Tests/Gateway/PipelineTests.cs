@@ -1,0 +1,161 @@
+using System.Text.Json;
+using Cairn.Engine.Generation;
+using Cairn.Engine.Inference;
+using Cairn.Engine.Models;
+using Cairn.Engine.Sampling;
+using Cairn.Engine.Tensors;
+using Cairn.Node.Tests.TestSupport;
+using Cairn.Protocol.Messages;
+using Xunit.Abstractions;
+
+namespace Cairn.Node.Tests.Gateway;
+
+/// <summary>
+/// Pipeline inference (issue 8, DESIGN.md §6) with real processes: a model whose weights exceed every provider's
+/// <c>--memory</c> budget is served by stage providers (<c>--layers A:B</c>) through the gateway's OpenAI API, and its
+/// tokens and output commitment equal a single-process run; a stage killed mid-generation is replaced and the answer
+/// completes identical to the undisturbed run.
+/// </summary>
+public sealed class PipelineTests(ITestOutputHelper output)
+{
+    private const string Memory = "4MB";
+
+    private static readonly Lazy<string> ModelFile = new(() =>
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"cairn-pipeline-{Guid.NewGuid():N}"[..24] + ".gguf");
+        SyntheticModel.Write(path, new SyntheticModelSpec { WeightType = GgmlType.Q8_0, Dim = 256, HiddenDim = 768, Layers = 8, ContextLength = 256, Seed = 8 });
+        return path;
+    });
+
+    private static string ModelName => Path.GetFileNameWithoutExtension(ModelFile.Value);
+
+    [Fact]
+    public async Task A_model_larger_than_every_budget_is_served_by_stages_bit_identical_to_one_process()
+    {
+        await using var net = await Devnet.StartAsync(providers: 0);
+        // The whole model does not fit the budget: such a provider refuses to start, with the reason.
+        var whole = await CairnCli.RunAsync("node", "--gateway", net.Grpc, "--model", ModelFile.Value, "--memory", Memory);
+        Assert.NotEqual(0, whole.ExitCode);
+        Assert.Contains("more than the memory budget", whole.StdErr + whole.StdOut, StringComparison.Ordinal);
+
+        foreach (string layers in new[] { "0:3", "3:5", "5:8" })
+            await net.AddNodeAsync(ModelFile.Value, ["--layers", layers, "--memory", Memory]);
+        foreach (var (temperature, seed) in new[] { (0f, 1UL), (0.8f, 1234UL) })
+        {
+            var (text, id) = await Complete(net, temperature, seed, stream: false);
+            await AssertSingleProcess(net, id, text);
+        }
+        Assert.Contains("pipeline 0x", net.Gateway.Output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(0f)]
+    [InlineData(0.8f)]
+    public async Task A_stage_killed_mid_generation_is_replaced_and_the_answer_equals_the_undisturbed_run(float temperature)
+    {
+        await using var net = await Devnet.StartAsync(providers: 0);
+        await net.AddNodeAsync(ModelFile.Value, ["--layers", "0:3", "--memory", Memory]);
+        // Two providers serve the middle range, slowed down so that the kill lands mid-generation.
+        var middle = await Task.WhenAll(
+            net.AddNodeAsync(ModelFile.Value, ["--layers", "3:5", "--memory", Memory, "--slowdown", "4"]),
+            net.AddNodeAsync(ModelFile.Value, ["--layers", "3:5", "--memory", Memory, "--slowdown", "4"]));
+        await net.AddNodeAsync(ModelFile.Value, ["--layers", "5:8", "--memory", Memory]);
+
+        var answer = Complete(net, temperature, 77, stream: true, firstPiece: async () =>
+        {
+            string chain = await net.Gateway.WaitForLine(l => l.Contains(": pipeline ", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+            var victim = middle.Single(p => chain.Contains(p.Id + "[3:5)", StringComparison.Ordinal));
+            victim.Process.Kill();
+        });
+        var (text, id) = await answer;
+        Assert.Contains("replaying", net.Gateway.Output, StringComparison.Ordinal);
+        output.WriteLine(string.Join("\n", net.Gateway.Output.Split('\n').Where(l => l.Contains("pipeline", StringComparison.Ordinal) || l.Contains("replaying", StringComparison.Ordinal))));
+        await AssertSingleProcess(net, id, text);
+    }
+
+    private static string Body(float temperature, ulong seed, bool stream) => JsonSerializer.Serialize(new
+    {
+        model = ModelName,
+        prompt = "Once upon a time",
+        max_tokens = 24,
+        temperature,
+        seed,
+        top_k = 40,
+        stream,
+    });
+
+    /// <summary>Posts a completion; with streaming, runs <paramref name="firstPiece"/> once the first text arrives. Returns the text and the id.</summary>
+    private static async Task<(string Text, string Id)> Complete(Devnet net, float temperature, ulong seed, bool stream, Func<Task>? firstPiece = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/completions") { Content = new StringContent(Body(temperature, seed, stream), System.Text.Encoding.UTF8, "application/json") };
+        using var response = await net.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        string? error = response.IsSuccessStatusCode ? null : await response.Content.ReadAsStringAsync();
+        Assert.True(error is null, error + "\n" + net.Logs());
+        if (!stream)
+        {
+            using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            return (doc.RootElement.GetProperty("choices")[0].GetProperty("text").GetString()!, doc.RootElement.GetProperty("id").GetString()!);
+        }
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        var text = new System.Text.StringBuilder();
+        string? id = null;
+        bool done = false;
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            if (!line.StartsWith("data: ", StringComparison.Ordinal)) continue;
+            string data = line["data: ".Length..];
+            if (data == "[DONE]")
+            {
+                done = true;
+                break;
+            }
+            using var doc = JsonDocument.Parse(data);
+            Assert.False(doc.RootElement.TryGetProperty("error", out var e), e.ToString() + "\n" + net.Logs());
+            id = doc.RootElement.GetProperty("id").GetString();
+            string piece = doc.RootElement.GetProperty("choices")[0].GetProperty("text").GetString()!;
+            if (piece.Length > 0 && firstPiece != null)
+            {
+                await firstPiece();
+                firstPiece = null;
+            }
+            text.Append(piece);
+        }
+        Assert.True(done, "the stream ended without [DONE]\n" + net.Logs());
+        return (text.ToString(), id!);
+    }
+
+    /// <summary>
+    /// The receipt's request, run in this process on the whole model exactly as a provider runs it: the same tokens
+    /// (through the text and the output commitment, which hashes the token ids) and the same trace root.
+    /// </summary>
+    private async Task AssertSingleProcess(Devnet net, string id, string text)
+    {
+        using var doc = JsonDocument.Parse(await net.Http.GetStringAsync($"/v1/receipts/{id}"));
+        var r = doc.RootElement;
+        Assert.True(InferenceRequest.TryDecode(Convert.FromHexString(r.GetProperty("request_hex").GetString()!), out var request, out _));
+        using var model = Model.Load(ModelFile.Value);
+        var result = new Generator(new Transformer(model, 2)).Generate(request!.PromptTokens.ToArray(), new GenerationOptions
+        {
+            MaxTokens = Math.Min(request.MaxTokens, model.Config.ContextLength - request.PromptTokens.Count),
+            Commitment = true,
+            Sampling = new SamplingOptions
+            {
+                Temperature = request.Sampling.Temperature,
+                TopK = request.Sampling.TopK,
+                TopP = request.Sampling.TopP,
+                MinP = request.Sampling.MinP,
+                RepeatPenalty = request.Sampling.RepeatPenalty,
+                RepeatLastN = request.Sampling.RepeatLastN,
+                Seed = request.Seed,
+            },
+        });
+        output.WriteLine($"{id}: {result.Tokens.Length} tokens, commitment {Convert.ToHexStringLower(result.OutputCommitment!)}");
+        Assert.Equal(Convert.ToHexStringLower(result.OutputCommitment!), r.GetProperty("output_commitment").GetString()!.Replace("0x", "", StringComparison.Ordinal));
+        Assert.Equal(Convert.ToHexStringLower(result.TraceRoot!), r.GetProperty("trace_root").GetString()!.Replace("0x", "", StringComparison.Ordinal));
+        Assert.Equal(result.Tokens.Length, r.GetProperty("completion_tokens").GetInt32());
+        var tokenizer = model.Tokenizer!;
+        var decoder = new Cairn.Engine.Tokenization.StreamingDecoder(tokenizer);
+        string expected = string.Concat(result.Tokens.Where(t => !tokenizer.IsEndOfGeneration(t)).Select(decoder.Push)) + decoder.Flush();
+        Assert.Equal(expected, text);
+    }
+}
