@@ -55,7 +55,7 @@ async function overview() {
   const t = n.totals;
   const rows = n.providers.map(p => `<tr data-provider-id="${esc(p.id)}">
       <td><code title="${esc(p.id)}">${esc(p.id)}</code></td>
-      <td>${p.refused ? badge("refused", "bad") : p.healthy ? badge("healthy", "ok") : badge("unhealthy", "warn")}${p.eligible ? "" : " " + badge("not eligible", "muted")}</td>
+      <td>${p.refused ? badge("refused", "bad") : p.healthy ? badge("healthy", "ok") : badge("unhealthy", "warn")}${p.eligible ? "" : " " + badge("not eligible", "grey")}</td>
       <td class="num">${num(p.stake)}</td><td class="num">${num(p.earnings)}</td><td class="num">${p.reputation.toFixed(3)}</td>
       <td>${p.models.map(m => `${esc(m.name)} <span class="muted">${esc(m.architecture)} ${esc(m.weight_type)} · layers: ${esc(m.layers)}</span>`).join("<br>")}</td>
       <td class="num">${p.active} / ${p.max_concurrent}</td><td class="num">${num(p.served)}</td><td class="num">${num(p.failures)}</td>
@@ -104,16 +104,16 @@ async function requests() {
 async function challenges() {
   const r = await json("/v1/network/challenges");
   const cs = r.challenges;
-  const verdictKind = v => v === "match" ? "ok" : v.startsWith("mismatch") ? "bad" : "muted";
+  const verdictKind = v => v === "match" ? "ok" : v.startsWith("mismatch") ? "bad" : "grey";
   main.innerHTML = `<p class="muted">challenge rate ${esc(r.challenge_rate)} · ${r.validators} validator(s) · referee ${r.referee ? "loaded" : "none"} · ${r.pending} pending</p>
     <h2>Timeline</h2>${timeline(cs)}
     <h2>Challenges <span class="muted">(newest first)</span></h2>
     ${cs.length === 0 ? `<div class="empty">No challenge yet${r.challenge_rate === "0" ? " (challenges are off: cairn gateway --challenge-rate P)" : ""}.</div>` : `<table id="challenges">
       <thead><tr><th>time</th><th>request</th><th>asserter</th><th>validator</th><th>verdict</th><th>dispute</th><th class="num">slashed</th><th class="num">reward</th></tr></thead><tbody>
       ${cs.slice().reverse().map(c => `<tr data-challenge-id="${esc(c.id)}" class="${c.slashed > 0 ? "slash" : ""}">
-        <td>${time(c.at)}</td><td><code>${esc(short(c.request_id))}</code></td><td><code title="${esc(c.asserter)}">${esc(short(c.asserter))}</code></td>
+        <td>${time(c.at)}</td><td><code title="${esc(c.request_id)}">${esc(c.request_id.slice(0, 13))}…</code></td><td><code title="${esc(c.asserter)}">${esc(short(c.asserter))}</code></td>
         <td><code title="${esc(c.validator ?? "")}">${esc(short(c.validator ?? "—"))}</code></td><td>${badge(c.verdict, verdictKind(c.verdict))}</td>
-        <td>${c.dispute ? `${esc(c.dispute.kind)} · loser <code>${esc(short(c.dispute.loser ?? "none"))}</code>${c.dispute.evidence ? ` · <a href="/v1/disputes/${encodeURIComponent(c.dispute.id)}/evidence">evidence</a>` : ""}<br><span class="muted">${esc(c.dispute.detail)}</span>` : ""}</td>
+        <td>${c.dispute ? `${esc(c.dispute.kind)} · loser <code>${esc(short(c.dispute.loser ?? "none"))}</code>${c.dispute.evidence ? ` · <a href="/v1/disputes/${encodeURIComponent(c.dispute.id)}/evidence">evidence</a> <span class="muted">(API key)</span>` : ""}<br><span class="muted">${esc(c.dispute.detail)}</span>` : ""}</td>
         <td class="num">${c.slashed > 0 ? `<b class="slashed">${num(c.slashed)}</b>` : "0"}</td><td class="num">${num(c.reward)}</td></tr>`).join("")}</tbody></table>`}
     <h2>Stake</h2><table><thead><tr><th>provider</th><th class="num">stake</th><th class="num">earnings</th><th>eligible</th></tr></thead><tbody>
     ${r.providers.map(p => `<tr><td><code>${esc(p.id)}</code></td><td class="num">${num(p.stake)}</td><td class="num">${num(p.earnings)}</td><td>${p.eligible ? badge("yes", "ok") : badge("no", "bad")}</td></tr>`).join("")}</tbody></table>
@@ -123,7 +123,7 @@ async function challenges() {
 
 /** Challenges on a time axis: a dot per verdict (green match, red mismatch, grey no verdict), a red triangle and the amount for each slash. */
 function timeline(cs) {
-  const W = 1000, H = 120, L = 40, R = 20;
+  const W = 1000, H = 120, L = 80, R = 80;
   if (cs.length === 0) return `<svg id="timeline" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}"><text x="${W / 2}" y="${H / 2}" text-anchor="middle">no challenges yet</text></svg>`;
   const ts = cs.map(c => Date.parse(c.at));
   const t0 = Math.min(...ts), t1 = Math.max(...ts, t0 + 1000);
