@@ -158,7 +158,7 @@ async function earnings() {
 
 /** A line chart of the named series over the samples; "served:ID" reads the served counts, anything else a balance. */
 function lines(id, samples, names, label) {
-  const W = 560, H = 220, L = 70, R = 10, T = 10, B = 24;
+  const W = 560, H = 220, L = 112, R = 10, T = 10, B = 24;
   const value = (s, n) => n.startsWith("served:") ? (s.served[n.slice(7)] ?? 0) : (s.balances[n] ?? 0);
   const ts = samples.map(s => Date.parse(s.at));
   const t0 = ts[0], t1 = Math.max(ts[ts.length - 1], t0 + 1000);
@@ -201,7 +201,7 @@ async function pipeline() {
     const y = 14 + i * row;
     s += `<text class="label" x="10" y="${y + 18}">${esc(short(p.id))}</text>
       <rect x="${L}" y="${y}" width="${W - L - 20}" height="26" rx="4" fill="${p.healthy ? "#2f6fdd" : "#b8c0cc"}"/>
-      <text x="${L + 8}" y="${y + 17}" style="fill:#fff">${esc(p.models.map(m => m.name + ": " + m.layers).join(", "))} · ${p.decode_tok_s.toFixed(0)} tok/s measured at start-up</text>`;
+      <text x="${L + 8}" y="${y + 17}" style="fill:#fff">${esc(p.models.map(m => m.name + ": " + m.layers).join(", "))} · ${p.decode_tok_s.toFixed(0)} tok/s announced</text>`;
   });
   main.innerHTML = `<h2>Pipeline</h2><div class="empty" id="no-plan">No pipeline plan yet (<code>/v1/pipeline</code> has no stages): every provider holds the whole model.</div>
     <svg id="pipeline" width="${W}" height="${Math.max(60, 28 + n.providers.length * row)}">${s}</svg>`;
