@@ -72,7 +72,8 @@ internal static class GatewayCommand
                 }
             }
             using var identity = NodeIdentity.Load(parse.GetValue(key), parse.GetValue(passphraseEnv), "gateway");
-            var app = GatewayNode.Build(options, identity);
+            var app = options.RefereeModels.Count == 0 ? GatewayNode.Build(options, identity)
+                : CliProgress.Run($"loading referee model {string.Join(", ", options.RefereeModels.Select(Path.GetFileName))}", () => GatewayNode.Build(options, identity));
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
             NodeIdentity.ExitWithParent(parse.GetValue(parent), stop);
             app.StartAsync(stop.Token).GetAwaiter().GetResult();

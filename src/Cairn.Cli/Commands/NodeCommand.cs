@@ -50,7 +50,8 @@ internal static class NodeCommand
                 Faults = ProviderFaults.Parse(parse.GetValue(fault)),
             };
             var identity = NodeIdentity.Load(parse.GetValue(key), parse.GetValue(passphraseEnv), "node");
-            var app = ProviderNode.Build(options, identity);
+            // Loading, hashing and benchmarking the models can take a while: progress on standard error.
+            var app = CliProgress.Run($"loading {string.Join(", ", options.Models.Select(Path.GetFileName))}", () => ProviderNode.Build(options, identity));
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
             NodeIdentity.ExitWithParent(parse.GetValue(parent), stop);
             app.StartAsync(stop.Token).GetAwaiter().GetResult();

@@ -77,7 +77,7 @@ internal static class RunCommand
         string path = a.Model ?? (temp = MakeSyntheticModel());
         try
         {
-            using var model = Model.Load(path, a.Tokenizer);
+            using var model = CliProgress.Run($"loading {Path.GetFileName(path)}", () => Model.Load(path, a.Tokenizer));
             var tok = model.Tokenizer ?? throw new InvalidOperationException($"{path}: the file has no tokenizer (tokenizer.ggml.* metadata)");
             int[] prompt = tok.Encode(a.Prompt, tok.AddBos, parseSpecial: true);
             if (prompt.Length == 0) throw new ArgumentException("the prompt is empty and the model adds no BOS token");

@@ -48,7 +48,7 @@ internal static class SynthesizeCommand
                 Seed = parse.GetValue(seed),
             };
             string path = parse.GetValue(output)!.FullName;
-            SyntheticModel.Write(path, spec);
+            CliProgress.Run($"writing {path}", () => SyntheticModel.Write(path, spec), () => CliProgress.FileSize(path));
             Console.Error.WriteLine($"wrote {path} ({new FileInfo(path).Length:N0} bytes): {spec.Architecture} {t}, dim {spec.Dim}, {spec.Layers} layers, vocab {spec.VocabSize}");
             return 0;
         }));

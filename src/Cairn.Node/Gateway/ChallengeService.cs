@@ -282,9 +282,13 @@ public sealed partial class ChallengeService(ProviderDirectory directory, Gatewa
         }
     }
 
+    /// <summary>Raised after each validator's verdict is recorded (the metrics count verdicts, disputes and slashes).</summary>
+    public event Action<ChallengeView>? Recorded;
+
     private void Record(ChallengeView c)
     {
         lock (_gate) _challenges.Add(c);
+        Recorded?.Invoke(c);
     }
 
     /// <summary>What <c>GET /v1/challenges</c> shows: the draws' epochs and secrets, every challenge, and each provider's stake and earnings.</summary>

@@ -154,6 +154,18 @@ public sealed class GatewayLedger : IDisposable
         }
     }
 
+    /// <summary>Any account's balance by name (0 when it has none).</summary>
+    public long AccountBalance(string account)
+    {
+        lock (_gate) return Book.TryGetBalance(account, out long b).IsOk ? b : 0;
+    }
+
+    /// <summary>How many entries the journal holds.</summary>
+    public long EntryCount
+    {
+        get { lock (_gate) return Book.Store.ReadHead().Sequence; }
+    }
+
     public long Balance(Address client)
     {
         lock (_gate) return Book.TryGetBalance(Account.Client(client), out long b).IsOk ? b : 0;

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Cairn.Node.Gateway.Dashboard;
 using Cairn.Node.Gateway.OpenAi;
 using Cairn.Protocol.Identity;
 using Microsoft.AspNetCore.Hosting;
@@ -40,10 +41,12 @@ public static class GatewayNode
         builder.Services.AddSingleton<Pipeline.PipelineHandler>();
         builder.Services.AddSingleton<CompletionHandler>();
         builder.Services.AddHostedService<GatewayMonitor>();
+        builder.Services.AddDashboard();
 
         var app = builder.Build();
         app.Lifetime.ApplicationStopped.Register(ledger.Dispose);
         app.Lifetime.ApplicationStopped.Register(referees.Dispose);
+        app.UseRequestMetrics();
         app.Use(ErrorsAsOpenAiJson);
         app.Services.GetRequiredService<ChallengeService>().Start();
         app.MapGrpcService<RegistryService>();
@@ -78,6 +81,7 @@ public static class GatewayNode
             var bytes = challenges.Evidence(id) ?? throw OpenAiError.NotFound($"no dispute evidence '{id}'", "id", "dispute_not_found");
             return Results.Bytes(bytes, "application/octet-stream", id + ".evidence");
         });
+        app.MapDashboard();
         app.MapFallback((HttpContext ctx) => throw OpenAiError.NotFound($"no route {ctx.Request.Method} {ctx.Request.Path}"));
         return app;
     }

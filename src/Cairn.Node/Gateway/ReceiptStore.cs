@@ -26,9 +26,13 @@ public sealed class ReceiptStore : IDisposable
 
     public int Count => _byId.Count;
 
+    /// <summary>Raised after each receipt is stored (the dashboard's feed and the token counters listen).</summary>
+    public event Action<StoredReceipt>? Added;
+
     public void Add(StoredReceipt r)
     {
         _byId[r.Id] = r;
+        Added?.Invoke(r);
         if (_log is null) return;
         string line = JsonSerializer.Serialize(new Dictionary<string, string>
         {
