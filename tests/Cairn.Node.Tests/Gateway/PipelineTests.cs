@@ -46,6 +46,15 @@ public sealed class PipelineTests(ITestOutputHelper output)
             await AssertSingleProcess(net, id, text);
         }
         Assert.Contains("pipeline 0x", net.Gateway.Output, StringComparison.Ordinal);
+
+        // The dashboard's plan shows the chain that served, each stage with its measured step time, and /metrics has them.
+        using var plan = System.Text.Json.JsonDocument.Parse(await net.Http.GetStringAsync("/v1/pipeline"));
+        var stages = plan.RootElement.GetProperty("stages").EnumerateArray().ToList();
+        Assert.Equal([(0, 2), (3, 4), (5, 7)], stages.Select(s => (s.GetProperty("first_layer").GetInt32(), s.GetProperty("last_layer").GetInt32())));
+        Assert.All(stages, s => Assert.True(s.GetProperty("step_seconds").GetDouble() > 0));
+        Assert.Equal(net.Providers.Select(p => p.Id).Order(), stages.Select(s => s.GetProperty("device").GetString()!).Order());
+        string metrics = await net.Http.GetStringAsync("/metrics");
+        Assert.Contains($"cairn_stage_step_seconds_count{{stage=\"{ModelName}[3:5)\"}}", metrics, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -2,16 +2,43 @@ namespace Cairn.Node.Gateway.Dashboard;
 
 /// <summary>
 /// The current pipeline plan as <c>GET /v1/pipeline</c> shows it: which device holds which layers of which model and
-/// its measured step time. Empty until pipeline-parallel serving sets it (<see cref="Set"/>); meanwhile every
-/// provider holds the whole model, which the overview says.
+/// its measured step time. Empty until the gateway serves a request through a pipeline of stages
+/// (<see cref="Use"/> when a chain is chosen, <see cref="Observe"/> after each stage's step); meanwhile every provider
+/// holds the whole model, which the overview says.
 /// </summary>
 public sealed class PipelinePlan
 {
+    private readonly Lock _gate = new();
     private PipelineView _current = new([]);
 
     public PipelineView Current => Volatile.Read(ref _current);
 
     public void Set(PipelineView plan) => Volatile.Write(ref _current, plan);
+
+    /// <summary>The chain now serving <paramref name="model"/>: (device, first layer, end layer exclusive) in order; measured step times are kept for stages that stay.</summary>
+    public void Use(string model, IEnumerable<(string Device, int Start, int End)> chain)
+    {
+        lock (_gate)
+        {
+            var old = Current.Stages;
+            Set(new PipelineView([.. chain.Select(s => new PipelineStageView(model, s.Device, s.Start, s.End - 1,
+                old.FirstOrDefault(o => o.Model == model && o.Device == s.Device && o.FirstLayer == s.Start && o.LastLayer == s.End - 1)?.StepSeconds))]));
+        }
+    }
+
+    /// <summary>A stage reported a step of <paramref name="seconds"/>: its shown step time moves toward it (exponential average, weight 0.2).</summary>
+    public void Observe(string model, string device, int start, int end, double seconds)
+    {
+        lock (_gate)
+        {
+            var stages = Current.Stages;
+            int i = Array.FindIndex(stages, s => s.Model == model && s.Device == device && s.FirstLayer == start && s.LastLayer == end - 1);
+            if (i < 0) return;
+            var updated = (PipelineStageView[])stages.Clone();
+            updated[i] = updated[i] with { StepSeconds = updated[i].StepSeconds is { } previous ? previous + 0.2 * (seconds - previous) : seconds };
+            Set(new PipelineView(updated));
+        }
+    }
 }
 
 /// <summary>A plan: its stages in order.</summary>

@@ -19,7 +19,7 @@ namespace Cairn.Node.Gateway.Pipeline;
 /// output commitment and trace root are assembled from the layer hashes every stage reported (docs/pipeline.md).
 /// </summary>
 public sealed class PipelineHandler(ProviderDirectory directory, GatewayState gateway, GatewayLedger ledger, ReceiptStore receipts, GatewayOptions options,
-    TimeProvider time, ILogger<PipelineHandler> log)
+    Dashboard.PipelinePlan plan, Dashboard.GatewayMetrics metrics, TimeProvider time, ILogger<PipelineHandler> log)
 {
     public async Task Handle(HttpContext ctx, CompletionRequest req, Address client)
     {
@@ -81,7 +81,14 @@ public sealed class PipelineHandler(ProviderDirectory directory, GatewayState ga
 
         bool settled = false;
         var stream = new CompletionHandler.StreamState { Id = id };
-        var run = new PipelineRun(id, inference, inference.Encode(), [.. req.Stop.Concat(tokens.Stop).Distinct()], model.LayerCount, options.IdleTimeout);
+        var run = new PipelineRun(id, inference, inference.Encode(), [.. req.Stop.Concat(tokens.Stop).Distinct()], model.LayerCount, options.IdleTimeout)
+        {
+            StepObserver = (stage, compute) =>
+            {
+                metrics.StageStep($"{model.Name}[{stage.Start}:{stage.End})", compute.TotalSeconds);
+                plan.Observe(model.Name, stage.Provider.Id, stage.Start, stage.End, compute.TotalSeconds);
+            },
+        };
         try
         {
             var text = new StringBuilder();
@@ -129,6 +136,7 @@ public sealed class PipelineHandler(ProviderDirectory directory, GatewayState ga
             {
                 if (!open)
                 {
+                    plan.Use(chain[0].Model.Name, chain.Select(s => (s.Provider.Id, s.Start, s.End)));
                     await run.Start(chain, ctx.RequestAborted);
                     open = true;
                 }

@@ -28,6 +28,8 @@ public sealed class PipelineRun(string requestId, InferenceRequest request, byte
     public IReadOnlyList<PipelineStage> Chain => _chain;
     /// <summary>f32 bytes that crossed stage boundaries (through the gateway), for the bytes-per-token figure.</summary>
     public long ActivationBytes { get; private set; }
+    /// <summary>Called after each stage's step with the compute time the stage reported (for the dashboard and /metrics).</summary>
+    public Action<PipelineStage, TimeSpan>? StepObserver { get; set; }
 
     /// <summary>Opens a session on every stage of <paramref name="chain"/>; the next step replays the prompt and the tokens so far.</summary>
     public async Task Start(IReadOnlyList<PipelineStage> chain, CancellationToken cancel)
@@ -92,6 +94,7 @@ public sealed class PipelineRun(string requestId, InferenceRequest request, byte
 
     private void Record(PipelineStage stage, StageStepReply reply)
     {
+        StepObserver?.Invoke(stage, TimeSpan.FromTicks(Math.Max(0, reply.ComputeUs) * TimeSpan.TicksPerMicrosecond));
         int width = stage.End - stage.Start;
         if (reply.LayerHashes.Count != _input.Length * width)
             throw new StageFault(stage, $"{reply.LayerHashes.Count} layer hashes for {_input.Length} rows of {width} layers", misbehaved: true);
