@@ -12,6 +12,7 @@ public static class PlanEvaluator
         var result = new List<PlanStage>(stages.Count);
         var problems = new List<string>();
         double latency = 0, bottleneck = 0, prefill = 0;
+        int prompt = Math.Min(options.PromptTokens, cost.Context);
         foreach (var s in stages)
         {
             int d = cost.IndexOf(s.DeviceId);
@@ -19,7 +20,7 @@ public static class PlanEvaluator
             long memory = cost.MemoryBytes(s.FirstLayer, s.EndLayer);
             if (memory > cost.Devices[d].MemoryBytes)
                 problems.Add($"device '{s.DeviceId}' needs {memory:N0} bytes for layers {s.FirstLayer}..{s.EndLayer - 1} but has {cost.Devices[d].MemoryBytes:N0}");
-            double stagePrefill = cost.PrefillSeconds(d, s.FirstLayer, s.EndLayer, options.PromptTokens);
+            double stagePrefill = cost.PrefillSeconds(d, s.FirstLayer, s.EndLayer, prompt);
             result.Add(new PlanStage(s.DeviceId, s.FirstLayer, s.EndLayer, memory, decode, hop, stagePrefill));
             latency += decode + hop;
             bottleneck = Math.Max(bottleneck, Math.Max(decode, hop));
@@ -34,7 +35,7 @@ public static class PlanEvaluator
             PerTokenLatencySeconds = latency,
             BottleneckSeconds = bottleneck,
             PrefillSeconds = prefill,
-            PromptTokens = options.PromptTokens,
+            PromptTokens = prompt,
             Problems = problems,
         };
     }
