@@ -17,7 +17,9 @@ namespace Cairn.Planner;
 /// <c>1e-9 × the slowest possible stage</c>, so rounding moves an objective by far less than the tests' tolerance.
 /// Finer units are not better: at 1e-11 CP-SAT (9.15) reported "optimal" for a plan worse than a feasible one
 /// (seed 1003 of the DP = IP test), presumably the floating-point LP relaxation losing precision on coefficients
-/// near 1e11; the DP = IP property test is the guard.
+/// near 1e11; the DP = IP property test is the guard. One worker and a fixed seed (deterministic), with the full LP
+/// relaxation (<c>linearization_level:2</c>): on 32 layers × 8 devices the latency objective is then proven optimal
+/// in about 11 s, where the default level had not proven it after 60.
 /// </para>
 /// <para>
 /// Lexicographic like the DP: first the objective, then the fewest devices among optimal plans, then (for
@@ -147,7 +149,7 @@ public static class IpPlanner
 
             var solver = new CpSolver
             {
-                StringParameters = string.Create(CultureInfo.InvariantCulture, $"num_workers:1,random_seed:1,max_time_in_seconds:{options.IpTimeLimitSeconds}"),
+                StringParameters = string.Create(CultureInfo.InvariantCulture, $"num_workers:1,random_seed:1,max_time_in_seconds:{options.IpTimeLimitSeconds},linearization_level:2"),
             };
             var status = solver.Solve(m);
             x = new long[_layers];
