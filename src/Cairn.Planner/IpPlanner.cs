@@ -56,7 +56,7 @@ public static class IpPlanner
             double with = double.PositiveInfinity;
             if (problem.Solve(options.Objective, d, null, null, out long[] xd, out _) is not null)
                 with = PlanEvaluator.Evaluate(cost, problem.Stages(xd), options, "ip").ObjectiveSeconds;
-            verdicts[d] = new DeviceVerdict(devices[d].Id, false, Verdicts.LeftOut(cost, d, with, optimumSeconds, options.Objective));
+            verdicts[d] = new DeviceVerdict(devices[d].Id, false, Verdicts.LeftOut(cost, d, with, optimumSeconds, options.Objective, tieTolerance: 1e-6));
         }
         return plan with { Devices = verdicts };
     }

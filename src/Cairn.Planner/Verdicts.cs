@@ -9,7 +9,8 @@ internal static class Verdicts
         $"layers {s.FirstLayer}..{s.EndLayer - 1} ({s.LayerCount} of them, {Mib(s.MemoryBytes)}): decode {Ms(s.DecodeSeconds)} + hop {Ms(s.HopSeconds)} per token");
 
     /// <param name="withDevice">The best objective of a complete plan that includes the device (+∞: none fits).</param>
-    public static string LeftOut(CostModel cost, int d, double withDevice, double optimum, PlanObjective objective)
+    /// <param name="tieTolerance">Relative difference under which the two count as equal (the IP's integer time units are coarser than the DP's doubles).</param>
+    public static string LeftOut(CostModel cost, int d, double withDevice, double optimum, PlanObjective objective, double tieTolerance = DpPlanner.TieTolerance)
     {
         if (double.IsPositiveInfinity(withDevice))
         {
@@ -18,7 +19,7 @@ internal static class Verdicts
                 ? string.Create(CultureInfo.InvariantCulture, $"does not fit: its {Mib(cost.Devices[d].MemoryBytes)} is less than the smallest stage ({Mib(smallest)})")
                 : "does not fit: no plan that includes it fits every device's memory";
         }
-        if (withDevice <= optimum * (1 + DpPlanner.TieTolerance))
+        if (withDevice <= optimum * (1 + tieTolerance))
             return "not needed: plans with it are no better, and the planner uses the fewest devices";
         return objective == PlanObjective.MinLatency
             ? string.Create(CultureInfo.InvariantCulture, $"would slow the pipeline by {Ms(withDevice - optimum)} per token (best plan with it: {Ms(withDevice)})")
