@@ -21,6 +21,7 @@ public static class Program
             LedgerCommand.Create(),
             PospCommand.Create(),
             VerifyCommand.Create(),
+            PlanCommand.Create(),
         };
         var parse = root.Parse(args);
         int code = parse.Invoke();
