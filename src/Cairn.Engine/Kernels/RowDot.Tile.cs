@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -37,7 +38,30 @@ public static partial class RowDot
         KernelGuard.AtLeast(y.Length, (tokens - 1) * yStride + rowCount, "y");
 
         int r = 0;
-        if (KernelOptions.UseAvx2)
+        if (KernelOptions.UseVnni && type is GgmlType.Q8_0 or GgmlType.Q4_0 && rowCount >= 2 && tokens >= TokenGroup)
+        {
+            int groupTokens = tokens / TokenGroup * TokenGroup;
+            int[] starts = ArrayPool<int>.Shared.Rent(8 * blocks * groupTokens);
+            ScaledGroupSums(xq, blocks, groupTokens, type == GgmlType.Q8_0 ? Q8_0Vnni.Offset : Q4_0Vnni.Offset, starts);
+            for (; r + 2 <= rowCount; r += 2)
+            {
+                ReadOnlySpan<byte> pair = rows.Slice(r * rowBytes, 2 * rowBytes);
+                for (int t = 0; t < groupTokens; t += TokenGroup)
+                {
+                    if (type == GgmlType.Q8_0) Tile2x4Vnni<Q8_0Vnni>(pair, rowBytes, blocks, xq, xScales, starts, t, y.Slice(r), yStride);
+                    else Tile2x4Vnni<Q4_0Vnni>(pair, rowBytes, blocks, xq, xScales, starts, t, y.Slice(r), yStride);
+                }
+
+                for (int k = 0; k < 2 && groupTokens < tokens; k++)
+                {
+                    ComputeTokens(type, pair.Slice(k * rowBytes, rowBytes), cols, tokens - groupTokens, xq.Slice(groupTokens * cols), xScales.Slice(groupTokens * blocks),
+                                  default, y.Slice(groupTokens * yStride + r + k), yStride);
+                }
+            }
+
+            ArrayPool<int>.Shared.Return(starts);
+        }
+        else if (KernelOptions.UseAvx2)
         {
             for (; r + 2 <= rowCount; r += 2)
             {

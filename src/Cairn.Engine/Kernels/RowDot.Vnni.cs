@@ -10,7 +10,7 @@ namespace Cairn.Engine.Kernels;
 /// The quantized rows with AVX-VNNI: one <c>vpdpbusd</c> gives a block's 8 partial sums P_j (4 products each, in
 /// int32, exactly: no intermediate saturates) already in <see cref="Reference.ReferenceRowDot"/>'s lane order. It
 /// multiplies unsigned by signed bytes, so each weight type is fed as an unsigned integer u = w + c with a constant c
-/// (Q8_0: w XOR 0x80 = w + 128; Q4_0: the nibble q = w + 8; Q6_K: q = w + 32; Q4_K: q itself, c = 0), and the
+/// (Q8_0: w XOR 0x80 = w + 128; Q4_0: the nibble q = w + 8; Q6_K: q = w + 32; Q4_K: q itself, c = 0, in its own kernel), and the
 /// accumulator starts at −c · Σ_{4 elements} x, so that Σ u·x − c·Σx = Σ w·x: the same integers P_j. The float work per
 /// block is then the reference's: s_j = wscale_j · xScales[b] (one product), acc_j = fma(s_j, P_j, acc_j).
 /// <para>f16 block scales are converted by table (<see cref="HalfBits.F16At"/>, the table taken once per call), the same bits as the reference.</para>
@@ -84,6 +84,145 @@ public static partial class RowDot
     }
 
     /// <summary>
+    /// Rows 0 and 1 of <paramref name="rows"/> × tokens [t0, t0 + 4) with VNNI (prefill): each block's two unpacked
+    /// weight vectors serve 4 tokens; <paramref name="starts"/> holds every token's −Offset · group sums (see
+    /// <see cref="ScaledGroupSums"/>). 8 accumulators in registers, each updated exactly as <see cref="Compute"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile2x4Vnni<TBlock>(ReadOnlySpan<byte> rows, int rowBytes, int blocks, ReadOnlySpan<sbyte> xq,
+                                            ReadOnlySpan<float> xScales, ReadOnlySpan<int> starts, int t0, Span<float> y, int yStride)
+        where TBlock : struct, IVnniBlock
+    {
+        ref byte ra = ref MemoryMarshal.GetReference(rows);
+        ref byte rb = ref Unsafe.Add(ref ra, rowBytes);
+        int cols = 32 * blocks;
+        ref sbyte x0 = ref Unsafe.Add(ref MemoryMarshal.GetReference(xq), t0 * cols);
+        ref float s0 = ref Unsafe.Add(ref MemoryMarshal.GetReference(xScales), t0 * blocks);
+        ref int g0 = ref Unsafe.Add(ref MemoryMarshal.GetReference(starts), t0 * 8 * blocks);
+        ref float f16 = ref HalfBits.F16Table0;
+
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;   // row a, tokens 0..3
+        Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;   // row b
+        for (int b = 0; b < blocks; b++)
+        {
+            TBlock.Unpack(ref ra, b, ref f16, out Vector256<byte> wa, out Vector256<float> wsa, out _);
+            TBlock.Unpack(ref rb, b, ref f16, out Vector256<byte> wb, out Vector256<float> wsb, out _);
+            nuint xat = (nuint)(32 * b), gat = (nuint)(8 * b);
+            TileTokenVnni<TBlock>(ref x0, ref g0, xat, gat, Unsafe.Add(ref s0, b), wa, wsa, wb, wsb, ref a0, ref b0);
+            TileTokenVnni<TBlock>(ref Unsafe.Add(ref x0, cols), ref Unsafe.Add(ref g0, 8 * blocks), xat, gat, Unsafe.Add(ref s0, blocks + b), wa, wsa, wb, wsb, ref a1, ref b1);
+            TileTokenVnni<TBlock>(ref Unsafe.Add(ref x0, 2 * cols), ref Unsafe.Add(ref g0, 16 * blocks), xat, gat, Unsafe.Add(ref s0, 2 * blocks + b), wa, wsa, wb, wsb, ref a2, ref b2);
+            TileTokenVnni<TBlock>(ref Unsafe.Add(ref x0, 3 * cols), ref Unsafe.Add(ref g0, 24 * blocks), xat, gat, Unsafe.Add(ref s0, 3 * blocks + b), wa, wsa, wb, wsb, ref a3, ref b3);
+        }
+
+        y[t0 * yStride] = Dot.Tree8(a0);
+        y[t0 * yStride + 1] = Dot.Tree8(b0);
+        y[(t0 + 1) * yStride] = Dot.Tree8(a1);
+        y[(t0 + 1) * yStride + 1] = Dot.Tree8(b1);
+        y[(t0 + 2) * yStride] = Dot.Tree8(a2);
+        y[(t0 + 2) * yStride + 1] = Dot.Tree8(b2);
+        y[(t0 + 3) * yStride] = Dot.Tree8(a3);
+        y[(t0 + 3) * yStride + 1] = Dot.Tree8(b3);
+    }
+
+    /// <summary>One token's block against two rows' unsigned weights: the activation load and start are shared.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TileTokenVnni<TBlock>(ref sbyte x, ref int g, nuint xat, nuint gat, float xs, Vector256<byte> wa, Vector256<float> wsa,
+                                              Vector256<byte> wb, Vector256<float> wsb, ref Vector256<float> accA, ref Vector256<float> accB)
+        where TBlock : struct, IVnniBlock
+    {
+        Vector256<sbyte> xb = Vector256.LoadUnsafe(ref x, xat);
+        Vector256<int> start = TBlock.Offset == 0 ? Vector256<int>.Zero : Vector256.LoadUnsafe(ref g, gat);
+        Vector256<float> xsv = Vector256.Create(xs);
+        accA = Vector256.FusedMultiplyAdd(wsa * xsv, Vector256.ConvertToSingle(AvxVnni.MultiplyWideningAndAdd(start, wa, xb)), accA);
+        accB = Vector256.FusedMultiplyAdd(wsb * xsv, Vector256.ConvertToSingle(AvxVnni.MultiplyWideningAndAdd(start, wb, xb)), accB);
+    }
+
+    /// <summary>starts[8 · (t · blocks + b) + j] = −offset · (group sum j of block b of token t), for all tokens.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ScaledGroupSums(ReadOnlySpan<sbyte> xq, int blocks, int tokens, int offset, Span<int> starts)
+    {
+        GroupSums(xq, blocks * tokens, starts);
+        ref int r = ref MemoryMarshal.GetReference(starts);
+        Vector256<int> factor = Vector256.Create(-offset);
+        for (int i = 0; i < blocks * tokens; i++) (Vector256.LoadUnsafe(ref r, (nuint)(8 * i)) * factor).StoreUnsafe(ref r, (nuint)(8 * i));
+    }
+
+    /// <summary>
+    /// Four consecutive Q4_K rows against one activation with VNNI, a super-block at a time: each row's 8 scales and
+    /// mins are unpacked once per super-block (8 bytes each, as in ggml's own unpacking) and turned into d · sc and
+    /// dmin · m in one vector product each — the reference's float products, lane by lane — and each 32-byte load of
+    /// quants serves two sub-blocks (low nibbles, then high).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Rows4Q4KVnni(ReadOnlySpan<byte> rows, int rowBytes, int blocks, ReadOnlySpan<sbyte> xq,
+                                            ReadOnlySpan<float> xScales, ReadOnlySpan<int> xSums, Span<float> y)
+    {
+        ref byte r0 = ref MemoryMarshal.GetReference(rows);
+        ref sbyte rx = ref MemoryMarshal.GetReference(xq);
+        ref float rs = ref MemoryMarshal.GetReference(xScales);
+        ref int rm = ref MemoryMarshal.GetReference(xSums);
+        ref float f16 = ref HalfBits.F16Table0;
+        float* dsc = stackalloc float[RowGroup * 8];   // row k, sub-block j: d · sc
+        float* dmn = stackalloc float[RowGroup * 8];   // row k, sub-block j: dmin · m
+        Vector256<float> a0 = Vector256<float>.Zero, a1 = Vector256<float>.Zero, a2 = Vector256<float>.Zero, a3 = Vector256<float>.Zero;
+        float n0 = 0f, n1 = 0f, n2 = 0f, n3 = 0f;
+        ref byte next = ref Unsafe.Add(ref r0, RowGroup * rowBytes);
+        for (int sb = 0; sb < blocks / 8; sb++)
+        {
+            int at = sb * BlockQ4_K.Bytes;
+            for (int o = RowGroup * at, end = o + RowGroup * BlockQ4_K.Bytes; o < end; o += 64) Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref next, o)));
+            for (int k = 0; k < RowGroup; k++)
+            {
+                ref byte blk = ref Unsafe.Add(ref r0, k * rowBytes + at);
+                uint u0 = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref blk, 4));
+                uint u1 = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref blk, 8));
+                uint u2 = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref blk, 12));
+                // BlockQ4_K.GetScaleMin for all 8 sub-blocks at once, 4 bytes at a time.
+                ulong sc = (u0 & 0x3F3F3F3Fu) | ((ulong)((u2 & 0x0F0F0F0Fu) | (((u0 >> 6) & 0x03030303u) << 4)) << 32);
+                ulong m = (u1 & 0x3F3F3F3Fu) | ((ulong)(((u2 >> 4) & 0x0F0F0F0Fu) | (((u1 >> 6) & 0x03030303u) << 4)) << 32);
+                Vector256<float> scf = Vector256.ConvertToSingle(Avx2.ConvertToVector256Int32(Vector128.CreateScalar(sc).AsByte()));
+                Vector256<float> mf = Vector256.ConvertToSingle(Avx2.ConvertToVector256Int32(Vector128.CreateScalar(m).AsByte()));
+                (Vector256.Create(HalfBits.F16At(ref f16, ref blk)) * scf).Store(dsc + 8 * k);
+                (Vector256.Create(HalfBits.F16At(ref f16, ref Unsafe.Add(ref blk, 2))) * mf).Store(dmn + 8 * k);
+            }
+
+            for (int pair = 0; pair < 4; pair++)
+            {
+                int b = 8 * sb + 2 * pair;
+                Vector256<sbyte> xlo = Vector256.LoadUnsafe(ref rx, (nuint)(32 * b)), xhi = Vector256.LoadUnsafe(ref rx, (nuint)(32 * b + 32));
+                float xs0 = Unsafe.Add(ref rs, b), xs1 = Unsafe.Add(ref rs, b + 1);
+                float sum0 = Unsafe.Add(ref rm, b), sum1 = Unsafe.Add(ref rm, b + 1);
+                Vector256<float> xsv0 = Vector256.Create(xs0), xsv1 = Vector256.Create(xs1);
+                int off = at + 16 + 32 * pair, j = 2 * pair;
+                a0 = Q4KPair(a0, ref Unsafe.Add(ref r0, off), xlo, xhi, dsc[j] * xsv0, dsc[j + 1] * xsv1);
+                a1 = Q4KPair(a1, ref Unsafe.Add(ref r0, rowBytes + off), xlo, xhi, dsc[8 + j] * xsv0, dsc[8 + j + 1] * xsv1);
+                a2 = Q4KPair(a2, ref Unsafe.Add(ref r0, 2 * rowBytes + off), xlo, xhi, dsc[16 + j] * xsv0, dsc[16 + j + 1] * xsv1);
+                a3 = Q4KPair(a3, ref Unsafe.Add(ref r0, 3 * rowBytes + off), xlo, xhi, dsc[24 + j] * xsv0, dsc[24 + j + 1] * xsv1);
+                n0 = MathF.FusedMultiplyAdd(dmn[j + 1] * xs1, sum1, MathF.FusedMultiplyAdd(dmn[j] * xs0, sum0, n0));
+                n1 = MathF.FusedMultiplyAdd(dmn[8 + j + 1] * xs1, sum1, MathF.FusedMultiplyAdd(dmn[8 + j] * xs0, sum0, n1));
+                n2 = MathF.FusedMultiplyAdd(dmn[16 + j + 1] * xs1, sum1, MathF.FusedMultiplyAdd(dmn[16 + j] * xs0, sum0, n2));
+                n3 = MathF.FusedMultiplyAdd(dmn[24 + j + 1] * xs1, sum1, MathF.FusedMultiplyAdd(dmn[24 + j] * xs0, sum0, n3));
+            }
+        }
+
+        y[0] = Dot.Tree8(a0) - n0;
+        y[1] = Dot.Tree8(a1) - n1;
+        y[2] = Dot.Tree8(a2) - n2;
+        y[3] = Dot.Tree8(a3) - n3;
+    }
+
+    /// <summary>Sub-blocks 2i (low nibbles of the 32 bytes at <paramref name="qs"/>) and 2i + 1 (high nibbles) of one Q4_K row, in that order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Q4KPair(Vector256<float> acc, ref byte qs, Vector256<sbyte> xlo, Vector256<sbyte> xhi,
+                                            Vector256<float> s0, Vector256<float> s1)
+    {
+        Vector256<byte> packed = Vector256.LoadUnsafe(ref qs), low4 = Vector256.Create((byte)0x0F);
+        Vector256<byte> q0 = packed & low4, q1 = Vector256.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & low4;
+        acc = Vector256.FusedMultiplyAdd(s0, Vector256.ConvertToSingle(AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, q0, xlo)), acc);
+        return Vector256.FusedMultiplyAdd(s1, Vector256.ConvertToSingle(AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, q1, xhi)), acc);
+    }
+
+    /// <summary>
     /// One 32-element block b of a row for <c>vpdpbusd</c>: its weights as unsigned bytes u = w + <see cref="Offset"/>,
     /// its per-lane weight scale (logical lane order) and, for Q4_K, dmin · m.
     /// </summary>
@@ -124,37 +263,6 @@ public static partial class RowDot
             u = Avx2.ShiftRightLogicalVariable(both, Vector256.Create(0u, 0, 0, 0, 4, 4, 4, 4)).AsByte() & Vector256.Create((byte)0x0F);
             wscale = Vector256.Create(HalfBits.F16At(ref f16, ref blk));
             dm = 0f;
-        }
-    }
-
-    private struct Q4_KVnni : IVnniBlock
-    {
-        public static int Offset => 0;
-        public static bool HasMins => true;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Unpack(ref byte row, int b, ref float f16, out Vector256<byte> u, out Vector256<float> wscale, out float dm)
-        {
-            int sub = b & 7;
-            ref byte blk = ref Unsafe.Add(ref row, (b >> 3) * BlockQ4_K.Bytes);
-            ref byte scales = ref Unsafe.Add(ref blk, 4);
-            int sc, m;
-            if (sub < 4)
-            {
-                sc = Unsafe.Add(ref scales, sub) & 63;
-                m = Unsafe.Add(ref scales, sub + 4) & 63;
-            }
-            else
-            {
-                int packed6 = Unsafe.Add(ref scales, sub + 4);
-                sc = (packed6 & 0xF) | ((Unsafe.Add(ref scales, sub - 4) >> 6) << 4);
-                m = (packed6 >> 4) | ((Unsafe.Add(ref scales, sub) >> 6) << 4);
-            }
-            Vector256<byte> packed = Vector256.LoadUnsafe(ref Unsafe.Add(ref blk, 16 + 32 * (sub >> 1)));
-            u = ((sub & 1) == 0 ? packed : Vector256.ShiftRightLogical(packed.AsUInt16(), 4).AsByte()) & Vector256.Create((byte)0x0F);
-            float d = HalfBits.F16At(ref f16, ref blk), dmin = HalfBits.F16At(ref f16, ref Unsafe.Add(ref blk, 2));
-            wscale = Vector256.Create(d * sc);
-            dm = dmin * m;
         }
     }
 
