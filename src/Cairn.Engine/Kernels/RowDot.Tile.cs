@@ -38,24 +38,31 @@ public static partial class RowDot
         KernelGuard.AtLeast(y.Length, (tokens - 1) * yStride + rowCount, "y");
 
         int r = 0;
-        if (KernelOptions.UseVnni && type is GgmlType.Q8_0 or GgmlType.Q4_0 && rowCount >= 2 && tokens >= TokenGroup)
+        if (KernelOptions.UseVnni && rowCount >= 2 && tokens >= TokenGroup)
         {
             int groupTokens = tokens / TokenGroup * TokenGroup;
-            int[] starts = ArrayPool<int>.Shared.Rent(8 * blocks * groupTokens);
-            ScaledGroupSums(xq, blocks, groupTokens, type == GgmlType.Q8_0 ? Q8_0Vnni.Offset : Q4_0Vnni.Offset, starts);
+            int offset = type switch { GgmlType.Q8_0 => Q8_0Vnni.Offset, GgmlType.Q4_0 => Q4_0Vnni.Offset, GgmlType.Q6_K => Q6_KVnni.Offset, _ => 0 };
+            int[] starts = ArrayPool<int>.Shared.Rent(offset == 0 ? 1 : 8 * blocks * groupTokens);
+            if (offset != 0) ScaledGroupSums(xq, blocks, groupTokens, offset, starts);
+            ReadOnlySpan<int> sums = type == GgmlType.Q4_K ? xSums : default;
             for (; r + 2 <= rowCount; r += 2)
             {
                 ReadOnlySpan<byte> pair = rows.Slice(r * rowBytes, 2 * rowBytes);
                 for (int t = 0; t < groupTokens; t += TokenGroup)
                 {
-                    if (type == GgmlType.Q8_0) Tile2x4Vnni<Q8_0Vnni>(pair, rowBytes, blocks, xq, xScales, starts, t, y.Slice(r), yStride);
-                    else Tile2x4Vnni<Q4_0Vnni>(pair, rowBytes, blocks, xq, xScales, starts, t, y.Slice(r), yStride);
+                    switch (type)
+                    {
+                        case GgmlType.Q8_0: Tile2x4Vnni<Q8_0Vnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); break;
+                        case GgmlType.Q4_0: Tile2x4Vnni<Q4_0Vnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); break;
+                        case GgmlType.Q4_K: Tile2x4Vnni<Q4_KVnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); break;
+                        default: Tile2x4Vnni<Q6_KVnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); break;
+                    }
                 }
 
                 for (int k = 0; k < 2 && groupTokens < tokens; k++)
                 {
                     ComputeTokens(type, pair.Slice(k * rowBytes, rowBytes), cols, tokens - groupTokens, xq.Slice(groupTokens * cols), xScales.Slice(groupTokens * blocks),
-                                  default, y.Slice(groupTokens * yStride + r + k), yStride);
+                                  type == GgmlType.Q4_K ? xSums.Slice(groupTokens * blocks) : default, y.Slice(groupTokens * yStride + r + k), yStride);
                 }
             }
 

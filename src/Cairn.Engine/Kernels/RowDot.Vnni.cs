@@ -10,7 +10,7 @@ namespace Cairn.Engine.Kernels;
 /// The quantized rows with AVX-VNNI: one <c>vpdpbusd</c> gives a block's 8 partial sums P_j (4 products each, in
 /// int32, exactly: no intermediate saturates) already in <see cref="Reference.ReferenceRowDot"/>'s lane order. It
 /// multiplies unsigned by signed bytes, so each weight type is fed as an unsigned integer u = w + c with a constant c
-/// (Q8_0: w XOR 0x80 = w + 128; Q4_0: the nibble q = w + 8; Q6_K: q = w + 32; Q4_K: q itself, c = 0, in its own kernel), and the
+/// (Q8_0: w XOR 0x80 = w + 128; Q4_0: the nibble q = w + 8; Q6_K: q = w + 32; Q4_K: q itself, c = 0), and the
 /// accumulator starts at −c · Σ_{4 elements} x, so that Σ u·x − c·Σx = Σ w·x: the same integers P_j. The float work per
 /// block is then the reference's: s_j = wscale_j · xScales[b] (one product), acc_j = fma(s_j, P_j, acc_j).
 /// <para>f16 block scales are converted by table (<see cref="HalfBits.F16At"/>, the table taken once per call), the same bits as the reference.</para>
@@ -90,7 +90,7 @@ public static partial class RowDot
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile2x4Vnni<TBlock>(ReadOnlySpan<byte> rows, int rowBytes, int blocks, ReadOnlySpan<sbyte> xq,
-                                            ReadOnlySpan<float> xScales, ReadOnlySpan<int> starts, int t0, Span<float> y, int yStride)
+                                            ReadOnlySpan<float> xScales, ReadOnlySpan<int> xSums, ReadOnlySpan<int> starts, int t0, Span<float> y, int yStride)
         where TBlock : struct, IVnniBlock
     {
         ref byte ra = ref MemoryMarshal.GetReference(rows);
@@ -98,30 +98,47 @@ public static partial class RowDot
         int cols = 32 * blocks;
         ref sbyte x0 = ref Unsafe.Add(ref MemoryMarshal.GetReference(xq), t0 * cols);
         ref float s0 = ref Unsafe.Add(ref MemoryMarshal.GetReference(xScales), t0 * blocks);
-        ref int g0 = ref Unsafe.Add(ref MemoryMarshal.GetReference(starts), t0 * 8 * blocks);
+        ref int g0 = ref TBlock.Offset == 0 ? ref Unsafe.As<float, int>(ref s0) : ref Unsafe.Add(ref MemoryMarshal.GetReference(starts), t0 * 8 * blocks);
+        ref int m0 = ref TBlock.HasMins ? ref Unsafe.Add(ref MemoryMarshal.GetReference(xSums), t0 * blocks) : ref Unsafe.As<float, int>(ref s0);
         ref float f16 = ref HalfBits.F16Table0;
 
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;   // row a, tokens 0..3
         Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;   // row b
+        float na0 = 0f, na1 = 0f, na2 = 0f, na3 = 0f, nb0 = 0f, nb1 = 0f, nb2 = 0f, nb3 = 0f;
         for (int b = 0; b < blocks; b++)
         {
-            TBlock.Unpack(ref ra, b, ref f16, out Vector256<byte> wa, out Vector256<float> wsa, out _);
-            TBlock.Unpack(ref rb, b, ref f16, out Vector256<byte> wb, out Vector256<float> wsb, out _);
+            TBlock.Unpack(ref ra, b, ref f16, out Vector256<byte> wa, out Vector256<float> wsa, out float dma);
+            TBlock.Unpack(ref rb, b, ref f16, out Vector256<byte> wb, out Vector256<float> wsb, out float dmb);
             nuint xat = (nuint)(32 * b), gat = (nuint)(8 * b);
             TileTokenVnni<TBlock>(ref x0, ref g0, xat, gat, Unsafe.Add(ref s0, b), wa, wsa, wb, wsb, ref a0, ref b0);
             TileTokenVnni<TBlock>(ref Unsafe.Add(ref x0, cols), ref Unsafe.Add(ref g0, 8 * blocks), xat, gat, Unsafe.Add(ref s0, blocks + b), wa, wsa, wb, wsb, ref a1, ref b1);
             TileTokenVnni<TBlock>(ref Unsafe.Add(ref x0, 2 * cols), ref Unsafe.Add(ref g0, 16 * blocks), xat, gat, Unsafe.Add(ref s0, 2 * blocks + b), wa, wsa, wb, wsb, ref a2, ref b2);
             TileTokenVnni<TBlock>(ref Unsafe.Add(ref x0, 3 * cols), ref Unsafe.Add(ref g0, 24 * blocks), xat, gat, Unsafe.Add(ref s0, 3 * blocks + b), wa, wsa, wb, wsb, ref a3, ref b3);
+            if (TBlock.HasMins)
+            {
+                float xs0 = Unsafe.Add(ref s0, b), xs1 = Unsafe.Add(ref s0, blocks + b);
+                float xs2 = Unsafe.Add(ref s0, 2 * blocks + b), xs3 = Unsafe.Add(ref s0, 3 * blocks + b);
+                float sum0 = Unsafe.Add(ref m0, b), sum1 = Unsafe.Add(ref m0, blocks + b);
+                float sum2 = Unsafe.Add(ref m0, 2 * blocks + b), sum3 = Unsafe.Add(ref m0, 3 * blocks + b);
+                na0 = MathF.FusedMultiplyAdd(dma * xs0, sum0, na0);
+                na1 = MathF.FusedMultiplyAdd(dma * xs1, sum1, na1);
+                na2 = MathF.FusedMultiplyAdd(dma * xs2, sum2, na2);
+                na3 = MathF.FusedMultiplyAdd(dma * xs3, sum3, na3);
+                nb0 = MathF.FusedMultiplyAdd(dmb * xs0, sum0, nb0);
+                nb1 = MathF.FusedMultiplyAdd(dmb * xs1, sum1, nb1);
+                nb2 = MathF.FusedMultiplyAdd(dmb * xs2, sum2, nb2);
+                nb3 = MathF.FusedMultiplyAdd(dmb * xs3, sum3, nb3);
+            }
         }
 
-        y[t0 * yStride] = Dot.Tree8(a0);
-        y[t0 * yStride + 1] = Dot.Tree8(b0);
-        y[(t0 + 1) * yStride] = Dot.Tree8(a1);
-        y[(t0 + 1) * yStride + 1] = Dot.Tree8(b1);
-        y[(t0 + 2) * yStride] = Dot.Tree8(a2);
-        y[(t0 + 2) * yStride + 1] = Dot.Tree8(b2);
-        y[(t0 + 3) * yStride] = Dot.Tree8(a3);
-        y[(t0 + 3) * yStride + 1] = Dot.Tree8(b3);
+        y[t0 * yStride] = Dot.Tree8(a0) - na0;
+        y[t0 * yStride + 1] = Dot.Tree8(b0) - nb0;
+        y[(t0 + 1) * yStride] = Dot.Tree8(a1) - na1;
+        y[(t0 + 1) * yStride + 1] = Dot.Tree8(b1) - nb1;
+        y[(t0 + 2) * yStride] = Dot.Tree8(a2) - na2;
+        y[(t0 + 2) * yStride + 1] = Dot.Tree8(b2) - nb2;
+        y[(t0 + 3) * yStride] = Dot.Tree8(a3) - na3;
+        y[(t0 + 3) * yStride + 1] = Dot.Tree8(b3) - nb3;
     }
 
     /// <summary>One token's block against two rows' unsigned weights: the activation load and start are shared.</summary>
@@ -263,6 +280,37 @@ public static partial class RowDot
             u = Avx2.ShiftRightLogicalVariable(both, Vector256.Create(0u, 0, 0, 0, 4, 4, 4, 4)).AsByte() & Vector256.Create((byte)0x0F);
             wscale = Vector256.Create(HalfBits.F16At(ref f16, ref blk));
             dm = 0f;
+        }
+    }
+
+    private struct Q4_KVnni : IVnniBlock
+    {
+        public static int Offset => 0;
+        public static bool HasMins => true;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Unpack(ref byte row, int b, ref float f16, out Vector256<byte> u, out Vector256<float> wscale, out float dm)
+        {
+            int sub = b & 7;
+            ref byte blk = ref Unsafe.Add(ref row, (b >> 3) * BlockQ4_K.Bytes);
+            ref byte scales = ref Unsafe.Add(ref blk, 4);
+            int sc, m;
+            if (sub < 4)
+            {
+                sc = Unsafe.Add(ref scales, sub) & 63;
+                m = Unsafe.Add(ref scales, sub + 4) & 63;
+            }
+            else
+            {
+                int packed6 = Unsafe.Add(ref scales, sub + 4);
+                sc = (packed6 & 0xF) | ((Unsafe.Add(ref scales, sub - 4) >> 6) << 4);
+                m = (packed6 >> 4) | ((Unsafe.Add(ref scales, sub) >> 6) << 4);
+            }
+            Vector256<byte> packed = Vector256.LoadUnsafe(ref Unsafe.Add(ref blk, 16 + 32 * (sub >> 1)));
+            u = ((sub & 1) == 0 ? packed : Vector256.ShiftRightLogical(packed.AsUInt16(), 4).AsByte()) & Vector256.Create((byte)0x0F);
+            float d = HalfBits.F16At(ref f16, ref blk), dmin = HalfBits.F16At(ref f16, ref Unsafe.Add(ref blk, 2));
+            wscale = Vector256.Create(d * sc);
+            dm = dmin * m;
         }
     }
 
