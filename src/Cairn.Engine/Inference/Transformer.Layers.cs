@@ -145,19 +145,9 @@ public sealed partial class Transformer
                                          x.QuantizedAll, x.ScalesAll, x.SumsAll, y.AsSpan(start), rows));
             return;
         }
-        _parallel.For(rows, 16, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
-        {
-            for (int r = start; r < end; r++)
-            {
-                var row = w.Row(r);
-                for (int i = 0; i < n; i++)
-                {
-                    y[i * rows + r] = quantized
-                        ? RowDot.Compute(w.Type, row, w.Cols, default, x.Quantized(i), x.Scales(i), x.Sums(i))
-                        : RowDot.Compute(w.Type, row, w.Cols, x.Row(i), default, default, default);
-                }
-            }
-        });
+        // Float weights: each row converted once for all tokens (each (row, token) sum in RowDot's order).
+        _parallel.For(rows, 4, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
+            RowDot.ComputeRowsTokensFloat(w.Type, RowRange(w, start, end - start), end - start, w.Cols, n, x.Data.AsSpan(0, n * w.Cols), y.AsSpan(start), rows));
     }
 
     /// <summary>Rows [start, start + count) of <paramref name="w"/> as one span.</summary>
