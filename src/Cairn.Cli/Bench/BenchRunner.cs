@@ -77,6 +77,7 @@ internal static class BenchRunner
 
     private static TimeSpan Prefill(Transformer transformer, int[] prompt, float[] logits)
     {
+        Collect();
         var session = transformer.CreateSession(prompt.Length);
         long start = Stopwatch.GetTimestamp();
         transformer.Forward(session, prompt, logits);
@@ -85,10 +86,22 @@ internal static class BenchRunner
 
     private static TimeSpan Decode(Transformer transformer, ReadOnlySpan<int> tokens, float[] logits)
     {
+        Collect();
         var session = transformer.CreateSession(tokens.Length);
         long start = Stopwatch.GetTimestamp();
         for (int i = 0; i < tokens.Length; i++) transformer.Forward(session, tokens.Slice(i, 1), logits);
         return Stopwatch.GetElapsedTime(start);
+    }
+
+    /// <summary>
+    /// Frees the previous run's session (its KV cache sits in the large-object heap, which only a full collection
+    /// returns) before a new one is made, untimed, so that the peak RSS holds one KV cache, as llama-bench's does.
+    /// </summary>
+    private static void Collect()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
     }
 
     private static long RoundUp(int n, int multiple) => (n + multiple - 1) / multiple * multiple;

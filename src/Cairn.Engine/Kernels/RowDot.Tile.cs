@@ -45,6 +45,7 @@ public static partial class RowDot
             int[] starts = ArrayPool<int>.Shared.Rent(offset == 0 ? 1 : 8 * blocks * groupTokens);
             if (offset != 0) ScaledGroupSums(xq, blocks, groupTokens, offset, starts);
             ReadOnlySpan<int> sums = type == GgmlType.Q4_K ? xSums : default;
+            bool wide = KernelOptions.UseVector512;
             for (; r + 2 <= rowCount; r += 2)
             {
                 ReadOnlySpan<byte> pair = rows.Slice(r * rowBytes, 2 * rowBytes);
@@ -52,10 +53,10 @@ public static partial class RowDot
                 {
                     switch (type)
                     {
-                        case GgmlType.Q8_0: Tile2x4Vnni<Q8_0Vnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); break;
-                        case GgmlType.Q4_0: Tile2x4Vnni<Q4_0Vnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); break;
-                        case GgmlType.Q4_K: Tile2x4Vnni<Q4_KVnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); break;
-                        default: Tile2x4Vnni<Q6_KVnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); break;
+                        case GgmlType.Q8_0: if (wide) Tile2x4Vnni512<Q8_0Vnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); else Tile2x4Vnni<Q8_0Vnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); break;
+                        case GgmlType.Q4_0: if (wide) Tile2x4Vnni512<Q4_0Vnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); else Tile2x4Vnni<Q4_0Vnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); break;
+                        case GgmlType.Q4_K: if (wide) Tile2x4Vnni512<Q4_KVnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); else Tile2x4Vnni<Q4_KVnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); break;
+                        default: if (wide) Tile2x4Vnni512<Q6_KVnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); else Tile2x4Vnni<Q6_KVnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); break;
                     }
                 }
 

@@ -141,6 +141,77 @@ public static partial class RowDot
         y[(t0 + 3) * yStride + 1] = Dot.Tree8(b3) - nb3;
     }
 
+    /// <summary>
+    /// <see cref="Tile2x4Vnni{TBlock}"/> with the float work in 512-bit vectors: a token's accumulator holds row a's 8
+    /// lanes in its lower half and row b's in its upper half, so one conversion, one scale product and one FMA serve
+    /// both rows. Each half's lanes see exactly the operations of their own row's accumulator.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile2x4Vnni512<TBlock>(ReadOnlySpan<byte> rows, int rowBytes, int blocks, ReadOnlySpan<sbyte> xq,
+                                               ReadOnlySpan<float> xScales, ReadOnlySpan<int> xSums, ReadOnlySpan<int> starts, int t0, Span<float> y, int yStride)
+        where TBlock : struct, IVnniBlock
+    {
+        ref byte ra = ref MemoryMarshal.GetReference(rows);
+        ref byte rb = ref Unsafe.Add(ref ra, rowBytes);
+        int cols = 32 * blocks;
+        ref sbyte x0 = ref Unsafe.Add(ref MemoryMarshal.GetReference(xq), t0 * cols);
+        ref float s0 = ref Unsafe.Add(ref MemoryMarshal.GetReference(xScales), t0 * blocks);
+        ref int g0 = ref TBlock.Offset == 0 ? ref Unsafe.As<float, int>(ref s0) : ref Unsafe.Add(ref MemoryMarshal.GetReference(starts), t0 * 8 * blocks);
+        ref int m0 = ref TBlock.HasMins ? ref Unsafe.Add(ref MemoryMarshal.GetReference(xSums), t0 * blocks) : ref Unsafe.As<float, int>(ref s0);
+        ref float f16 = ref HalfBits.F16Table0;
+
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;   // tokens 0..3: [row a | row b]
+        float na0 = 0f, na1 = 0f, na2 = 0f, na3 = 0f, nb0 = 0f, nb1 = 0f, nb2 = 0f, nb3 = 0f;
+        for (int b = 0; b < blocks; b++)
+        {
+            TBlock.Unpack(ref ra, b, ref f16, out Vector256<byte> wa, out Vector256<float> wsa, out float dma);
+            TBlock.Unpack(ref rb, b, ref f16, out Vector256<byte> wb, out Vector256<float> wsb, out float dmb);
+            Vector512<float> ws = wsa.ToVector512Unsafe().WithUpper(wsb);
+            nuint xat = (nuint)(32 * b), gat = (nuint)(8 * b);
+            a0 = TileToken512<TBlock>(a0, ref x0, ref g0, xat, gat, Unsafe.Add(ref s0, b), wa, wb, ws);
+            a1 = TileToken512<TBlock>(a1, ref Unsafe.Add(ref x0, cols), ref Unsafe.Add(ref g0, 8 * blocks), xat, gat, Unsafe.Add(ref s0, blocks + b), wa, wb, ws);
+            a2 = TileToken512<TBlock>(a2, ref Unsafe.Add(ref x0, 2 * cols), ref Unsafe.Add(ref g0, 16 * blocks), xat, gat, Unsafe.Add(ref s0, 2 * blocks + b), wa, wb, ws);
+            a3 = TileToken512<TBlock>(a3, ref Unsafe.Add(ref x0, 3 * cols), ref Unsafe.Add(ref g0, 24 * blocks), xat, gat, Unsafe.Add(ref s0, 3 * blocks + b), wa, wb, ws);
+            if (TBlock.HasMins)
+            {
+                float xs0 = Unsafe.Add(ref s0, b), xs1 = Unsafe.Add(ref s0, blocks + b);
+                float xs2 = Unsafe.Add(ref s0, 2 * blocks + b), xs3 = Unsafe.Add(ref s0, 3 * blocks + b);
+                float sum0 = Unsafe.Add(ref m0, b), sum1 = Unsafe.Add(ref m0, blocks + b);
+                float sum2 = Unsafe.Add(ref m0, 2 * blocks + b), sum3 = Unsafe.Add(ref m0, 3 * blocks + b);
+                na0 = MathF.FusedMultiplyAdd(dma * xs0, sum0, na0);
+                na1 = MathF.FusedMultiplyAdd(dma * xs1, sum1, na1);
+                na2 = MathF.FusedMultiplyAdd(dma * xs2, sum2, na2);
+                na3 = MathF.FusedMultiplyAdd(dma * xs3, sum3, na3);
+                nb0 = MathF.FusedMultiplyAdd(dmb * xs0, sum0, nb0);
+                nb1 = MathF.FusedMultiplyAdd(dmb * xs1, sum1, nb1);
+                nb2 = MathF.FusedMultiplyAdd(dmb * xs2, sum2, nb2);
+                nb3 = MathF.FusedMultiplyAdd(dmb * xs3, sum3, nb3);
+            }
+        }
+
+        y[t0 * yStride] = Dot.Tree8(a0.GetLower()) - na0;
+        y[t0 * yStride + 1] = Dot.Tree8(a0.GetUpper()) - nb0;
+        y[(t0 + 1) * yStride] = Dot.Tree8(a1.GetLower()) - na1;
+        y[(t0 + 1) * yStride + 1] = Dot.Tree8(a1.GetUpper()) - nb1;
+        y[(t0 + 2) * yStride] = Dot.Tree8(a2.GetLower()) - na2;
+        y[(t0 + 2) * yStride + 1] = Dot.Tree8(a2.GetUpper()) - nb2;
+        y[(t0 + 3) * yStride] = Dot.Tree8(a3.GetLower()) - na3;
+        y[(t0 + 3) * yStride + 1] = Dot.Tree8(a3.GetUpper()) - nb3;
+    }
+
+    /// <summary>One token's block against rows a and b: two <c>vpdpbusd</c>, then one 512-bit conversion, product and FMA.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> TileToken512<TBlock>(Vector512<float> acc, ref sbyte x, ref int g, nuint xat, nuint gat, float xs,
+                                                         Vector256<byte> wa, Vector256<byte> wb, Vector512<float> ws)
+        where TBlock : struct, IVnniBlock
+    {
+        Vector256<sbyte> xb = Vector256.LoadUnsafe(ref x, xat);
+        Vector256<int> start = TBlock.Offset == 0 ? Vector256<int>.Zero : Vector256.LoadUnsafe(ref g, gat);
+        // ToVector512Unsafe + WithUpper: one insert, and no dependency on an earlier register's upper half.
+        Vector512<int> p = AvxVnni.MultiplyWideningAndAdd(start, wa, xb).ToVector512Unsafe().WithUpper(AvxVnni.MultiplyWideningAndAdd(start, wb, xb));
+        return Vector512.FusedMultiplyAdd(ws * Vector512.Create(xs), Vector512.ConvertToSingle(p), acc);
+    }
+
     /// <summary>One token's block against two rows' unsigned weights: the activation load and start are shared.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void TileTokenVnni<TBlock>(ref sbyte x, ref int g, nuint xat, nuint gat, float xs, Vector256<byte> wa, Vector256<float> wsa,
