@@ -46,6 +46,26 @@ public static partial class RowDot
             if (offset != 0) ScaledGroupSums(xq, blocks, groupTokens, offset, starts);
             ReadOnlySpan<int> sums = type == GgmlType.Q4_K ? xSums : default;
             bool wide = KernelOptions.UseVector512;
+            for (; wide && type != GgmlType.Q4_K && r + 4 <= rowCount; r += 4)
+            {
+                ReadOnlySpan<byte> quad = rows.Slice(r * rowBytes, 4 * rowBytes);
+                for (int t = 0; t < groupTokens; t += TokenGroup)
+                {
+                    switch (type)
+                    {
+                        case GgmlType.Q8_0: Tile4x4Vnni512<Q8_0Vnni>(quad, rowBytes, blocks, xq, xScales, starts, t, y.Slice(r), yStride); break;
+                        case GgmlType.Q4_0: Tile4x4Vnni512<Q4_0Vnni>(quad, rowBytes, blocks, xq, xScales, starts, t, y.Slice(r), yStride); break;
+                        default: Tile4x4Vnni512<Q6_KVnni>(quad, rowBytes, blocks, xq, xScales, starts, t, y.Slice(r), yStride); break;
+                    }
+                }
+
+                for (int k = 0; k < 4 && groupTokens < tokens; k++)
+                {
+                    ComputeTokens(type, quad.Slice(k * rowBytes, rowBytes), cols, tokens - groupTokens, xq.Slice(groupTokens * cols), xScales.Slice(groupTokens * blocks),
+                                  default, y.Slice(groupTokens * yStride + r + k), yStride);
+                }
+            }
+
             for (; r + 2 <= rowCount; r += 2)
             {
                 ReadOnlySpan<byte> pair = rows.Slice(r * rowBytes, 2 * rowBytes);

@@ -199,6 +199,71 @@ public static partial class RowDot
         y[(t0 + 3) * yStride + 1] = Dot.Tree8(a3.GetUpper()) - nb3;
     }
 
+    /// <summary>
+    /// Rows 0..3 × tokens [t0, t0 + 4) for the types without mins: <see cref="Tile2x4Vnni512{TBlock}"/> twice over,
+    /// sharing each token's activation load, start and scale between the two row pairs. 8 accumulators.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile4x4Vnni512<TBlock>(ReadOnlySpan<byte> rows, int rowBytes, int blocks, ReadOnlySpan<sbyte> xq,
+                                               ReadOnlySpan<float> xScales, ReadOnlySpan<int> starts, int t0, Span<float> y, int yStride)
+        where TBlock : struct, IVnniBlock
+    {
+        ref byte ra = ref MemoryMarshal.GetReference(rows);
+        ref byte rb = ref Unsafe.Add(ref ra, rowBytes);
+        ref byte rc = ref Unsafe.Add(ref rb, rowBytes);
+        ref byte rd = ref Unsafe.Add(ref rc, rowBytes);
+        int cols = 32 * blocks;
+        ref sbyte x0 = ref Unsafe.Add(ref MemoryMarshal.GetReference(xq), t0 * cols);
+        ref float s0 = ref Unsafe.Add(ref MemoryMarshal.GetReference(xScales), t0 * blocks);
+        ref int g0 = ref TBlock.Offset == 0 ? ref Unsafe.As<float, int>(ref s0) : ref Unsafe.Add(ref MemoryMarshal.GetReference(starts), t0 * 8 * blocks);
+        ref float f16 = ref HalfBits.F16Table0;
+
+        Vector512<float> ab0 = default, ab1 = default, ab2 = default, ab3 = default;   // tokens 0..3: [row a | row b]
+        Vector512<float> cd0 = default, cd1 = default, cd2 = default, cd3 = default;   // [row c | row d]
+        for (int b = 0; b < blocks; b++)
+        {
+            TBlock.Unpack(ref ra, b, ref f16, out Vector256<byte> wa, out Vector256<float> wsa, out _);
+            TBlock.Unpack(ref rb, b, ref f16, out Vector256<byte> wb, out Vector256<float> wsb, out _);
+            TBlock.Unpack(ref rc, b, ref f16, out Vector256<byte> wc, out Vector256<float> wsc, out _);
+            TBlock.Unpack(ref rd, b, ref f16, out Vector256<byte> wd, out Vector256<float> wsd, out _);
+            Vector512<float> wsab = wsa.ToVector512Unsafe().WithUpper(wsb), wscd = wsc.ToVector512Unsafe().WithUpper(wsd);
+            nuint xat = (nuint)(32 * b), gat = (nuint)(8 * b);
+            Token4x512<TBlock>(ref ab0, ref cd0, ref x0, ref g0, xat, gat, Unsafe.Add(ref s0, b), wa, wb, wc, wd, wsab, wscd);
+            Token4x512<TBlock>(ref ab1, ref cd1, ref Unsafe.Add(ref x0, cols), ref Unsafe.Add(ref g0, 8 * blocks), xat, gat, Unsafe.Add(ref s0, blocks + b), wa, wb, wc, wd, wsab, wscd);
+            Token4x512<TBlock>(ref ab2, ref cd2, ref Unsafe.Add(ref x0, 2 * cols), ref Unsafe.Add(ref g0, 16 * blocks), xat, gat, Unsafe.Add(ref s0, 2 * blocks + b), wa, wb, wc, wd, wsab, wscd);
+            Token4x512<TBlock>(ref ab3, ref cd3, ref Unsafe.Add(ref x0, 3 * cols), ref Unsafe.Add(ref g0, 24 * blocks), xat, gat, Unsafe.Add(ref s0, 3 * blocks + b), wa, wb, wc, wd, wsab, wscd);
+        }
+
+        Store4(y, t0 * yStride, ab0, cd0);
+        Store4(y, (t0 + 1) * yStride, ab1, cd1);
+        Store4(y, (t0 + 2) * yStride, ab2, cd2);
+        Store4(y, (t0 + 3) * yStride, ab3, cd3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Token4x512<TBlock>(ref Vector512<float> ab, ref Vector512<float> cd, ref sbyte x, ref int g, nuint xat, nuint gat, float xs,
+                                           Vector256<byte> wa, Vector256<byte> wb, Vector256<byte> wc, Vector256<byte> wd,
+                                           Vector512<float> wsab, Vector512<float> wscd)
+        where TBlock : struct, IVnniBlock
+    {
+        Vector256<sbyte> xb = Vector256.LoadUnsafe(ref x, xat);
+        Vector256<int> start = TBlock.Offset == 0 ? Vector256<int>.Zero : Vector256.LoadUnsafe(ref g, gat);
+        Vector512<float> xsv = Vector512.Create(xs);
+        Vector512<int> pab = AvxVnni.MultiplyWideningAndAdd(start, wa, xb).ToVector512Unsafe().WithUpper(AvxVnni.MultiplyWideningAndAdd(start, wb, xb));
+        Vector512<int> pcd = AvxVnni.MultiplyWideningAndAdd(start, wc, xb).ToVector512Unsafe().WithUpper(AvxVnni.MultiplyWideningAndAdd(start, wd, xb));
+        ab = Vector512.FusedMultiplyAdd(wsab * xsv, Vector512.ConvertToSingle(pab), ab);
+        cd = Vector512.FusedMultiplyAdd(wscd * xsv, Vector512.ConvertToSingle(pcd), cd);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store4(Span<float> y, int at, Vector512<float> ab, Vector512<float> cd)
+    {
+        y[at] = Dot.Tree8(ab.GetLower());
+        y[at + 1] = Dot.Tree8(ab.GetUpper());
+        y[at + 2] = Dot.Tree8(cd.GetLower());
+        y[at + 3] = Dot.Tree8(cd.GetUpper());
+    }
+
     /// <summary>One token's block against rows a and b: two <c>vpdpbusd</c>, then one 512-bit conversion, product and FMA.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> TileToken512<TBlock>(Vector512<float> acc, ref sbyte x, ref int g, nuint xat, nuint gat, float xs,
