@@ -74,10 +74,10 @@ public static class KernelFingerprint
         sink.Add(w);
     }
 
-    /// <summary>7 rows × 9 tokens through the multi-row (decode) and rows × tokens (prefill) kernels, or the reference per output.</summary>
+    /// <summary>7 rows × 13 tokens through the multi-row (decode) and rows × tokens (prefill) kernels, or the reference per output.</summary>
     private static void MultiCase(XorShift64 rng, Sink sink, GgmlType type, int cols, bool referenceOnly)
     {
-        const int rows = 7, tokens = 9;
+        const int rows = 7, tokens = 13;
         int rowBytes = (int)GgmlTypeInfo.RowBytes(type, cols), blocks = cols / 32;
         byte[] w = RandomRow(rng, type, rows * cols);
         float[] x = rng.Floats(tokens * cols, 3f);

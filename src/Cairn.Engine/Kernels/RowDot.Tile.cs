@@ -49,7 +49,18 @@ public static partial class RowDot
             for (; wide && type != GgmlType.Q4_K && r + 4 <= rowCount; r += 4)
             {
                 ReadOnlySpan<byte> quad = rows.Slice(r * rowBytes, 4 * rowBytes);
-                for (int t = 0; t < groupTokens; t += TokenGroup)
+                int t = 0;
+                for (; t + 2 * TokenGroup <= groupTokens; t += 2 * TokenGroup)
+                {
+                    switch (type)
+                    {
+                        case GgmlType.Q8_0: Tile4x8Vnni512<Q8_0Vnni>(quad, rowBytes, blocks, xq, xScales, starts, t, y.Slice(r), yStride); break;
+                        case GgmlType.Q4_0: Tile4x8Vnni512<Q4_0Vnni>(quad, rowBytes, blocks, xq, xScales, starts, t, y.Slice(r), yStride); break;
+                        default: Tile4x8Vnni512<Q6_KVnni>(quad, rowBytes, blocks, xq, xScales, starts, t, y.Slice(r), yStride); break;
+                    }
+                }
+
+                for (; t < groupTokens; t += TokenGroup)
                 {
                     switch (type)
                     {

@@ -240,6 +240,55 @@ public static partial class RowDot
         Store4(y, (t0 + 3) * yStride, ab3, cd3);
     }
 
+    /// <summary>
+    /// Rows 0..3 × tokens [t0, t0 + 8): <see cref="Tile4x4Vnni512{TBlock}"/> with twice the tokens, so that each block's
+    /// unpacking of 4 rows serves 8 tokens. 16 accumulators.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile4x8Vnni512<TBlock>(ReadOnlySpan<byte> rows, int rowBytes, int blocks, ReadOnlySpan<sbyte> xq,
+                                               ReadOnlySpan<float> xScales, ReadOnlySpan<int> starts, int t0, Span<float> y, int yStride)
+        where TBlock : struct, IVnniBlock
+    {
+        ref byte ra = ref MemoryMarshal.GetReference(rows);
+        ref byte rb = ref Unsafe.Add(ref ra, rowBytes);
+        ref byte rc = ref Unsafe.Add(ref rb, rowBytes);
+        ref byte rd = ref Unsafe.Add(ref rc, rowBytes);
+        int cols = 32 * blocks;
+        ref sbyte x0 = ref Unsafe.Add(ref MemoryMarshal.GetReference(xq), t0 * cols);
+        ref float s0 = ref Unsafe.Add(ref MemoryMarshal.GetReference(xScales), t0 * blocks);
+        ref int g0 = ref TBlock.Offset == 0 ? ref Unsafe.As<float, int>(ref s0) : ref Unsafe.Add(ref MemoryMarshal.GetReference(starts), t0 * 8 * blocks);
+        ref float f16 = ref HalfBits.F16Table0;
+
+        Vector512<float> ab0 = default, ab1 = default, ab2 = default, ab3 = default, ab4 = default, ab5 = default, ab6 = default, ab7 = default;
+        Vector512<float> cd0 = default, cd1 = default, cd2 = default, cd3 = default, cd4 = default, cd5 = default, cd6 = default, cd7 = default;
+        for (int b = 0; b < blocks; b++)
+        {
+            TBlock.Unpack(ref ra, b, ref f16, out Vector256<byte> wa, out Vector256<float> wsa, out _);
+            TBlock.Unpack(ref rb, b, ref f16, out Vector256<byte> wb, out Vector256<float> wsb, out _);
+            TBlock.Unpack(ref rc, b, ref f16, out Vector256<byte> wc, out Vector256<float> wsc, out _);
+            TBlock.Unpack(ref rd, b, ref f16, out Vector256<byte> wd, out Vector256<float> wsd, out _);
+            Vector512<float> wsab = wsa.ToVector512Unsafe().WithUpper(wsb), wscd = wsc.ToVector512Unsafe().WithUpper(wsd);
+            nuint xat = (nuint)(32 * b), gat = (nuint)(8 * b);
+            Token4x512<TBlock>(ref ab0, ref cd0, ref x0, ref g0, xat, gat, Unsafe.Add(ref s0, b), wa, wb, wc, wd, wsab, wscd);
+            Token4x512<TBlock>(ref ab1, ref cd1, ref Unsafe.Add(ref x0, cols), ref Unsafe.Add(ref g0, 8 * blocks), xat, gat, Unsafe.Add(ref s0, blocks + b), wa, wb, wc, wd, wsab, wscd);
+            Token4x512<TBlock>(ref ab2, ref cd2, ref Unsafe.Add(ref x0, 2 * cols), ref Unsafe.Add(ref g0, 16 * blocks), xat, gat, Unsafe.Add(ref s0, 2 * blocks + b), wa, wb, wc, wd, wsab, wscd);
+            Token4x512<TBlock>(ref ab3, ref cd3, ref Unsafe.Add(ref x0, 3 * cols), ref Unsafe.Add(ref g0, 24 * blocks), xat, gat, Unsafe.Add(ref s0, 3 * blocks + b), wa, wb, wc, wd, wsab, wscd);
+            Token4x512<TBlock>(ref ab4, ref cd4, ref Unsafe.Add(ref x0, 4 * cols), ref Unsafe.Add(ref g0, 32 * blocks), xat, gat, Unsafe.Add(ref s0, 4 * blocks + b), wa, wb, wc, wd, wsab, wscd);
+            Token4x512<TBlock>(ref ab5, ref cd5, ref Unsafe.Add(ref x0, 5 * cols), ref Unsafe.Add(ref g0, 40 * blocks), xat, gat, Unsafe.Add(ref s0, 5 * blocks + b), wa, wb, wc, wd, wsab, wscd);
+            Token4x512<TBlock>(ref ab6, ref cd6, ref Unsafe.Add(ref x0, 6 * cols), ref Unsafe.Add(ref g0, 48 * blocks), xat, gat, Unsafe.Add(ref s0, 6 * blocks + b), wa, wb, wc, wd, wsab, wscd);
+            Token4x512<TBlock>(ref ab7, ref cd7, ref Unsafe.Add(ref x0, 7 * cols), ref Unsafe.Add(ref g0, 56 * blocks), xat, gat, Unsafe.Add(ref s0, 7 * blocks + b), wa, wb, wc, wd, wsab, wscd);
+        }
+
+        Store4(y, t0 * yStride, ab0, cd0);
+        Store4(y, (t0 + 1) * yStride, ab1, cd1);
+        Store4(y, (t0 + 2) * yStride, ab2, cd2);
+        Store4(y, (t0 + 3) * yStride, ab3, cd3);
+        Store4(y, (t0 + 4) * yStride, ab4, cd4);
+        Store4(y, (t0 + 5) * yStride, ab5, cd5);
+        Store4(y, (t0 + 6) * yStride, ab6, cd6);
+        Store4(y, (t0 + 7) * yStride, ab7, cd7);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Token4x512<TBlock>(ref Vector512<float> ab, ref Vector512<float> cd, ref sbyte x, ref int g, nuint xat, nuint gat, float xs,
                                            Vector256<byte> wa, Vector256<byte> wb, Vector256<byte> wc, Vector256<byte> wd,

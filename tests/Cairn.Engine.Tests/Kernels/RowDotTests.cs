@@ -255,7 +255,7 @@ public class RowDotTests
         foreach (int blocks in new[] { 1, 3, 8, 9 })
         {
             int cols = blocks * blockSize, b32 = cols / 32, rowBytes = (int)GgmlTypeInfo.RowBytes(type, cols);
-            const int rowCount = 9, tokens = 6;
+            const int rowCount = 9, tokens = 14; // 4-row tiles of 8 and 4 tokens, 2-row tiles, and the rest one by one
             byte[] rows = KernelTestData.Row(rng, type, cols * rowCount);
             var xq = new sbyte[tokens * cols];
             for (int i = 0; i < xq.Length; i++) xq[i] = (sbyte)rng.Next(-128, 128);
