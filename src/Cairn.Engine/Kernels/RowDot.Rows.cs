@@ -50,7 +50,7 @@ public static partial class RowDot
                     case GgmlType.Q8_0: Rows4Vnni<Q8_0Vnni>(group, rowBytes, blocks, xq, xScales, xSums, groupSums, out4); break;
                     case GgmlType.Q4_0: Rows4Vnni<Q4_0Vnni>(group, rowBytes, blocks, xq, xScales, xSums, groupSums, out4); break;
                     case GgmlType.Q4_K: Rows4Q4KVnni(group, rowBytes, blocks, xq, xScales, xSums, out4); break;
-                    default: Rows4Vnni<Q6_KVnni>(group, rowBytes, blocks, xq, xScales, xSums, groupSums, out4); break;
+                    default: Rows4Q6KVnni(group, rowBytes, blocks, xq, xScales, groupSums, out4); break;
                 }
             }
             if (rented != null) ArrayPool<int>.Shared.Return(rented);
