@@ -12,6 +12,7 @@ public static class Program
             RunCommand.Create(),
             InspectCommand.Create(),
             SynthesizeCommand.Create(),
+            BenchCommand.Create(),
             FingerprintCommand.Create(),
             KeysCommand.Create(),
             DevnetCommand.Create(),

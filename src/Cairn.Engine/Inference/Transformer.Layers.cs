@@ -49,9 +49,7 @@ public sealed partial class Transformer
         // Attention block: xb = rmsnorm(x) · attn_norm; q, k, v = xb · W (+ bias); rope(q, k); cache k, v.
         for (int i = 0; i < n; i++) RmsNorm.Apply(s.X.AsSpan(i * dim, dim), w.AttnNorm, _c.RmsEps, s.Xb.AsSpan(i * dim, dim));
         var xb = new ActivationBatch(s.Xb, n, dim);
-        MatMul(w.Wq, xb, s.Q);
-        MatMul(w.Wk, xb, s.K);
-        MatMul(w.Wv, xb, s.V);
+        MatMuls(xb, (w.Wq, s.Q), (w.Wk, s.K), (w.Wv, s.V));
         for (int i = 0; i < n; i++)
         {
             if (w.Bq != null) AddInPlace(s.Q.AsSpan(i * qDim, qDim), w.Bq);
@@ -75,8 +73,7 @@ public sealed partial class Transformer
         // Feed-forward block: x += down(silu(gate(xb)) * up(xb)), xb = rmsnorm(x) · ffn_norm.
         for (int i = 0; i < n; i++) RmsNorm.Apply(s.X.AsSpan(i * dim, dim), w.FfnNorm, _c.RmsEps, s.Xb.AsSpan(i * dim, dim));
         xb = new ActivationBatch(s.Xb, n, dim);
-        MatMul(w.Gate, xb, s.Hb);
-        MatMul(w.Up, xb, s.Hb2);
+        MatMuls(xb, (w.Gate, s.Hb), (w.Up, s.Hb2));
         DetMath.SiluMul(s.Hb.AsSpan(0, n * _c.HiddenDim), s.Hb2.AsSpan(0, n * _c.HiddenDim));
         MatMul(w.Down, new ActivationBatch(s.Hb, n, _c.HiddenDim), s.Xb);
         AddInPlace(s.X.AsSpan(0, n * dim), s.Xb.AsSpan(0, n * dim));
@@ -117,6 +114,50 @@ public sealed partial class Transformer
         });
     }
 
+    /// <summary>
+    /// <see cref="MatMul"/> for several weights that read the same input. For one token (decode) they run as one
+    /// parallel pass over all their rows, so the threads meet once rather than once per weight; every output is the
+    /// same <see cref="RowDot.ComputeRows"/> sum either way.
+    /// </summary>
+    private void MatMuls(ActivationBatch x, params (Weight W, float[] Y)[] parts)
+    {
+        if (x.Count != 1)
+        {
+            foreach (var (w, y) in parts) MatMul(w, x, y);
+            return;
+        }
+        const int Unit = 64; // rows per work unit
+        int units = 0;
+        foreach (var (w, _) in parts)
+        {
+            if (x.Width != w.Cols) throw new InvalidOperationException($"{w.Name} takes {w.Cols} inputs, got {x.Width}");
+            if (RowDot.NeedsQuantizedActivation(w.Type)) x.EnsureQuantized();
+            units += (w.Rows + Unit - 1) / Unit;
+        }
+        _parallel.For(units, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
+        {
+            int p = 0, first = 0;
+            for (int u = start; u < end;)
+            {
+                var (w, y) = parts[p];
+                int count = (w.Rows + Unit - 1) / Unit;
+                if (u >= first + count)
+                {
+                    first += count;
+                    p++;
+                    continue;
+                }
+                int stop = Math.Min(end, first + count);
+                int r0 = (u - first) * Unit, r1 = Math.Min(w.Rows, (stop - first) * Unit);
+                bool quantized = RowDot.NeedsQuantizedActivation(w.Type);
+                RowDot.ComputeRows(w.Type, RowRange(w, r0, r1 - r0), r1 - r0, w.Cols, quantized ? default : x.Row(0),
+                                   quantized ? x.Quantized(0) : default, quantized ? x.Scales(0) : default, quantized ? x.Sums(0) : default,
+                                   y.AsSpan(r0, r1 - r0));
+                u = stop;
+            }
+        });
+    }
+
     /// <summary>y (batch × rows) = x (batch × cols) · Wᵀ; threads split the rows, each y element is one <see cref="RowDot"/>.</summary>
     private void MatMul(Weight w, ActivationBatch x, float[] y)
     {
@@ -145,19 +186,9 @@ public sealed partial class Transformer
                                          x.QuantizedAll, x.ScalesAll, x.SumsAll, y.AsSpan(start), rows));
             return;
         }
-        _parallel.For(rows, 16, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
-        {
-            for (int r = start; r < end; r++)
-            {
-                var row = w.Row(r);
-                for (int i = 0; i < n; i++)
-                {
-                    y[i * rows + r] = quantized
-                        ? RowDot.Compute(w.Type, row, w.Cols, default, x.Quantized(i), x.Scales(i), x.Sums(i))
-                        : RowDot.Compute(w.Type, row, w.Cols, x.Row(i), default, default, default);
-                }
-            }
-        });
+        // Float weights: each row converted once for all tokens (each (row, token) sum in RowDot's order).
+        _parallel.For(rows, 4, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
+            RowDot.ComputeRowsTokensFloat(w.Type, RowRange(w, start, end - start), end - start, w.Cols, n, x.Data.AsSpan(0, n * w.Cols), y.AsSpan(start), rows));
     }
 
     /// <summary>Rows [start, start + count) of <paramref name="w"/> as one span.</summary>

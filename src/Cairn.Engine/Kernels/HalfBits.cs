@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Cairn.Engine.Kernels;
 
@@ -11,6 +12,26 @@ internal static class HalfBits
 {
     /// <summary>2^112 as f32 bits: rescales an f16 exponent field that sits in an f32's bit positions.</summary>
     internal const uint TwoPow112Bits = (127 + 112) << 23;
+
+    /// <summary><see cref="F16ToSingle"/> of every f16 bit pattern (256 KiB): the kernels' per-block scale conversion is one load.</summary>
+    private static readonly float[] F16Table = BuildF16Table();
+
+    private static float[] BuildF16Table()
+    {
+        var table = new float[65536];
+        for (int h = 0; h < table.Length; h++) table[h] = F16ToSingle((ushort)h);
+        return table;
+    }
+
+    /// <summary>
+    /// The table's first element. Kernels take it once, outside their loops, and pass it to <see cref="F16At"/>: a
+    /// static field read inside a loop can cost a class-initialization check and spill every register around it.
+    /// </summary>
+    internal static ref float F16Table0 => ref MemoryMarshal.GetArrayDataReference(F16Table);
+
+    /// <summary><see cref="F16ToSingle"/> of the little-endian f16 at <paramref name="at"/>, by table (the same bits).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float F16At(ref float table0, ref byte at) => Unsafe.Add(ref table0, Unsafe.ReadUnaligned<ushort>(ref at));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static float F16ToSingle(ushort h)

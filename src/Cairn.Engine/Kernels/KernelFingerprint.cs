@@ -36,6 +36,12 @@ public static class KernelFingerprint
             }
         }
 
+        foreach (GgmlType type in Types)
+        {
+            int blockSize = GgmlTypeInfo.BlockSize(type);
+            MultiCase(rng, sink, type, blockSize == 1 ? 83 : 2 * blockSize, referenceOnly);
+        }
+
         ElementwiseCases(rng, sink, referenceOnly);
         DoubleCases(sink);
         return Convert.ToHexStringLower(hash.GetHashAndReset());
@@ -66,6 +72,39 @@ public static class KernelFingerprint
         if (referenceOnly) ReferenceDequantize.Row(type, row, w);
         else Dequantize.Row(type, row, w);
         sink.Add(w);
+    }
+
+    /// <summary>7 rows × 13 tokens through the multi-row (decode) and rows × tokens (prefill) kernels, or the reference per output.</summary>
+    private static void MultiCase(XorShift64 rng, Sink sink, GgmlType type, int cols, bool referenceOnly)
+    {
+        const int rows = 7, tokens = 13;
+        int rowBytes = (int)GgmlTypeInfo.RowBytes(type, cols), blocks = cols / 32;
+        byte[] w = RandomRow(rng, type, rows * cols);
+        float[] x = rng.Floats(tokens * cols, 3f);
+        bool quantized = RowDot.NeedsQuantizedActivation(type);
+        var xq = new sbyte[quantized ? tokens * cols : 0];
+        var scales = new float[quantized ? tokens * blocks : 0];
+        var sums = new int[quantized ? tokens * blocks : 0];
+        for (int t = 0; quantized && t < tokens; t++)
+            ActivationQuantizer.Quantize(x.AsSpan(t * cols, cols), xq.AsSpan(t * cols, cols), scales.AsSpan(t * blocks, blocks), sums.AsSpan(t * blocks, blocks));
+        var y = new float[tokens * rows];
+        var decode = new float[rows];
+        for (int t = 0; t < tokens; t++)
+        {
+            ReadOnlySpan<float> xt = x.AsSpan(t * cols, cols);
+            ReadOnlySpan<sbyte> qt = quantized ? xq.AsSpan(t * cols, cols) : default;
+            ReadOnlySpan<float> st = quantized ? scales.AsSpan(t * blocks, blocks) : default;
+            ReadOnlySpan<int> mt = quantized ? sums.AsSpan(t * blocks, blocks) : default;
+            for (int r = 0; referenceOnly && r < rows; r++)
+                decode[r] = ReferenceRowDot.Compute(type, w.AsSpan(r * rowBytes, rowBytes), cols, xt, qt, st, mt);
+            if (!referenceOnly) RowDot.ComputeRows(type, w, rows, cols, quantized ? default : xt, qt, st, mt, decode);
+            sink.Add(decode);
+            decode.CopyTo(y.AsSpan(t * rows, rows));
+        }
+
+        if (!referenceOnly && quantized) RowDot.ComputeRowsTokens(type, w, rows, cols, tokens, xq, scales, sums, y, rows);
+        else if (!referenceOnly) RowDot.ComputeRowsTokensFloat(type, w, rows, cols, tokens, x, y, rows);
+        sink.Add(y);
     }
 
     /// <summary>Random row bytes whose f16 scale fields are finite numbers between 2^-10 and 1 (either sign).</summary>

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -34,7 +35,27 @@ public static partial class RowDot
         KernelGuard.AtLeast(y.Length, rowCount, "y");
 
         int r = 0;
-        if (NeedsQuantizedActivation(type) && KernelOptions.UseAvx2)
+        if (NeedsQuantizedActivation(type) && KernelOptions.UseVnni && rowCount >= RowGroup)
+        {
+            int blocks = cols / 32;
+            int[]? rented = null;
+            Span<int> groupSums = 8 * blocks <= StackGroupSums ? stackalloc int[8 * blocks] : (rented = ArrayPool<int>.Shared.Rent(8 * blocks));
+            if (type != GgmlType.Q4_K) GroupSums(xq, blocks, groupSums);
+            for (; r + RowGroup <= rowCount; r += RowGroup)
+            {
+                ReadOnlySpan<byte> group = rows.Slice(r * rowBytes, RowGroup * rowBytes);
+                Span<float> out4 = y.Slice(r, RowGroup);
+                switch (type)
+                {
+                    case GgmlType.Q8_0: Rows4Vnni<Q8_0Vnni>(group, rowBytes, blocks, xq, xScales, xSums, groupSums, out4); break;
+                    case GgmlType.Q4_0: Rows4Vnni<Q4_0Vnni>(group, rowBytes, blocks, xq, xScales, xSums, groupSums, out4); break;
+                    case GgmlType.Q4_K: Rows4Q4KVnni(group, rowBytes, blocks, xq, xScales, xSums, out4); break;
+                    default: Rows4Q6KVnni(group, rowBytes, blocks, xq, xScales, groupSums, out4); break;
+                }
+            }
+            if (rented != null) ArrayPool<int>.Shared.Return(rented);
+        }
+        else if (NeedsQuantizedActivation(type) && KernelOptions.UseAvx2)
         {
             int blocks = cols / 32;
             for (; r + RowGroup <= rowCount; r += RowGroup)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -37,7 +38,69 @@ public static partial class RowDot
         KernelGuard.AtLeast(y.Length, (tokens - 1) * yStride + rowCount, "y");
 
         int r = 0;
-        if (KernelOptions.UseAvx2)
+        if (KernelOptions.UseVnni && rowCount >= 2 && tokens >= TokenGroup)
+        {
+            int groupTokens = tokens / TokenGroup * TokenGroup;
+            int offset = type switch { GgmlType.Q8_0 => Q8_0Vnni.Offset, GgmlType.Q4_0 => Q4_0Vnni.Offset, GgmlType.Q6_K => Q6_KVnni.Offset, _ => 0 };
+            int[] starts = ArrayPool<int>.Shared.Rent(offset == 0 ? 1 : 8 * blocks * groupTokens);
+            if (offset != 0) ScaledGroupSums(xq, blocks, groupTokens, offset, starts);
+            ReadOnlySpan<int> sums = type == GgmlType.Q4_K ? xSums : default;
+            bool wide = KernelOptions.UseVector512;
+            for (; wide && type != GgmlType.Q4_K && r + 4 <= rowCount; r += 4)
+            {
+                ReadOnlySpan<byte> quad = rows.Slice(r * rowBytes, 4 * rowBytes);
+                int t = 0;
+                for (; t + 2 * TokenGroup <= groupTokens; t += 2 * TokenGroup)
+                {
+                    switch (type)
+                    {
+                        case GgmlType.Q8_0: Tile4x8Vnni512<Q8_0Vnni>(quad, rowBytes, blocks, xq, xScales, starts, t, y.Slice(r), yStride); break;
+                        case GgmlType.Q4_0: Tile4x8Vnni512<Q4_0Vnni>(quad, rowBytes, blocks, xq, xScales, starts, t, y.Slice(r), yStride); break;
+                        default: Tile4x8Vnni512<Q6_KVnni>(quad, rowBytes, blocks, xq, xScales, starts, t, y.Slice(r), yStride); break;
+                    }
+                }
+
+                for (; t < groupTokens; t += TokenGroup)
+                {
+                    switch (type)
+                    {
+                        case GgmlType.Q8_0: Tile4x4Vnni512<Q8_0Vnni>(quad, rowBytes, blocks, xq, xScales, starts, t, y.Slice(r), yStride); break;
+                        case GgmlType.Q4_0: Tile4x4Vnni512<Q4_0Vnni>(quad, rowBytes, blocks, xq, xScales, starts, t, y.Slice(r), yStride); break;
+                        default: Tile4x4Vnni512<Q6_KVnni>(quad, rowBytes, blocks, xq, xScales, starts, t, y.Slice(r), yStride); break;
+                    }
+                }
+
+                for (int k = 0; k < 4 && groupTokens < tokens; k++)
+                {
+                    ComputeTokens(type, quad.Slice(k * rowBytes, rowBytes), cols, tokens - groupTokens, xq.Slice(groupTokens * cols), xScales.Slice(groupTokens * blocks),
+                                  default, y.Slice(groupTokens * yStride + r + k), yStride);
+                }
+            }
+
+            for (; r + 2 <= rowCount; r += 2)
+            {
+                ReadOnlySpan<byte> pair = rows.Slice(r * rowBytes, 2 * rowBytes);
+                for (int t = 0; t < groupTokens; t += TokenGroup)
+                {
+                    switch (type)
+                    {
+                        case GgmlType.Q8_0: if (wide) Tile2x4Vnni512<Q8_0Vnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); else Tile2x4Vnni<Q8_0Vnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); break;
+                        case GgmlType.Q4_0: if (wide) Tile2x4Vnni512<Q4_0Vnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); else Tile2x4Vnni<Q4_0Vnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); break;
+                        case GgmlType.Q4_K: if (wide) Tile2x4Vnni512<Q4_KVnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); else Tile2x4Vnni<Q4_KVnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); break;
+                        default: if (wide) Tile2x4Vnni512<Q6_KVnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); else Tile2x4Vnni<Q6_KVnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); break;
+                    }
+                }
+
+                for (int k = 0; k < 2 && groupTokens < tokens; k++)
+                {
+                    ComputeTokens(type, pair.Slice(k * rowBytes, rowBytes), cols, tokens - groupTokens, xq.Slice(groupTokens * cols), xScales.Slice(groupTokens * blocks),
+                                  type == GgmlType.Q4_K ? xSums.Slice(groupTokens * blocks) : default, y.Slice(groupTokens * yStride + r + k), yStride);
+                }
+            }
+
+            ArrayPool<int>.Shared.Return(starts);
+        }
+        else if (KernelOptions.UseAvx2)
         {
             for (; r + 2 <= rowCount; r += 2)
             {

@@ -19,6 +19,8 @@ public sealed record SyntheticModelSpec
     public GgmlType WeightType { get; init; } = GgmlType.F32;
     public bool TiedOutput { get; init; }
     public ulong Seed { get; init; } = 1;
+    /// <summary>Per-tensor weight types that override <see cref="WeightType"/> (e.g. a Q4_K_M-style mix), by tensor name.</summary>
+    public IReadOnlyDictionary<string, GgmlType>? TensorTypes { get; init; }
 }
 
 /// <summary>
@@ -32,7 +34,8 @@ public static class SyntheticModel
     /// <summary>Control tokens, 256 byte tokens, 94 printable characters with and without ▁, and ▁ itself.</summary>
     public const int MinimumVocabSize = 448;
 
-    public static void Write(string path, SyntheticModelSpec spec)
+    /// <summary>Writes the model; <paramref name="progress"/>, if given, is told (matrices done, matrices in all) as it goes.</summary>
+    public static void Write(string path, SyntheticModelSpec spec, Action<int, int>? progress = null)
     {
         var rng = new Xoshiro256StarStar(spec.Seed);
         if (spec.VocabSize < MinimumVocabSize) throw new ArgumentOutOfRangeException(nameof(spec), $"vocabulary size {spec.VocabSize} is below {MinimumVocabSize}");
@@ -60,7 +63,13 @@ public static class SyntheticModel
             .Set("tokenizer.ggml.eos_token_id", 2u)
             .Set("tokenizer.ggml.unknown_token_id", 0u);
 
-        void Matrix(string name, int rows, int cols) => w.AddTensor(name, spec.WeightType, [cols, rows], RandomBlocks(ref rng, spec.WeightType, (long)rows * cols, 0.08f));
+        int matrices = spec.Layers * 7 + (spec.TiedOutput ? 1 : 2), done = 0;
+        void Matrix(string name, int rows, int cols)
+        {
+            GgmlType type = spec.TensorTypes != null && spec.TensorTypes.TryGetValue(name, out var t) ? t : spec.WeightType;
+            w.AddTensor(name, type, [cols, rows], RandomBlocks(ref rng, type, (long)rows * cols, 0.08f));
+            progress?.Invoke(++done, matrices);
+        }
         void Norm(string name, int n) => w.AddTensor(name, GgmlType.F32, [n], FloatBytes(ref rng, n, 1f, 0.1f));
         void Bias(string name, int n) => w.AddTensor(name, GgmlType.F32, [n], FloatBytes(ref rng, n, 0f, 0.05f));
 

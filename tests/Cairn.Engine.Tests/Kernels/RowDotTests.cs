@@ -221,6 +221,72 @@ public class RowDotTests
     }
 
     [Theory]
+    [MemberData(nameof(FloatTypes))]
+    public void Float_rows_by_tokens_equal_reference_for_lengths_0_to_300_and_1_to_9_tokens(GgmlType type)
+    {
+        var rng = new Random(950 + (int)type);
+        for (int cols = 0; cols <= 300; cols += cols < 40 ? 1 : 13)
+        {
+            int tokens = 1 + cols % 9, rowCount = 1 + cols % 3, rowBytes = (int)GgmlTypeInfo.RowBytes(type, cols);
+            byte[] rows = KernelTestData.Row(rng, type, cols * rowCount);
+            float[] x = KernelTestData.Floats(rng, tokens * cols, 3f);
+            const int pad = 2;
+            var y = new float[tokens * (rowCount + pad)];
+            RowDot.ComputeRowsTokensFloat(type, rows, rowCount, cols, tokens, x, y, rowCount + pad);
+            for (int t = 0; t < tokens; t++)
+            {
+                for (int r = 0; r < rowCount; r++)
+                {
+                    float expected = ReferenceRowDot.Compute(type, rows.AsSpan(r * rowBytes, rowBytes), cols, x.AsSpan(t * cols, cols), [], [], []);
+                    KernelTestData.BitEqual(expected, y[t * (rowCount + pad) + r], $"{type} cols={cols} tokens={tokens} r={r} t={t}");
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(QuantizedTypes))]
+    public void Multi_row_and_tile_kernels_equal_reference_for_activation_bytes_of_the_full_range(GgmlType type)
+    {
+        // The VNNI kernels feed weights as unsigned bytes and correct with the activation's group sums: every
+        // activation byte (-128 included, which the quantizer never makes) and every weight byte must stay exact.
+        var rng = new Random(900 + (int)type);
+        int blockSize = GgmlTypeInfo.BlockSize(type);
+        foreach (int blocks in new[] { 1, 3, 8, 9 })
+        {
+            int cols = blocks * blockSize, b32 = cols / 32, rowBytes = (int)GgmlTypeInfo.RowBytes(type, cols);
+            const int rowCount = 9, tokens = 14; // 4-row tiles of 8 and 4 tokens, 2-row tiles, and the rest one by one
+            byte[] rows = KernelTestData.Row(rng, type, cols * rowCount);
+            var xq = new sbyte[tokens * cols];
+            for (int i = 0; i < xq.Length; i++) xq[i] = (sbyte)rng.Next(-128, 128);
+            if (blocks == 3) xq.AsSpan().Fill(-128);
+            float[] scales = KernelTestData.Floats(rng, tokens * b32, 0.05f);
+            var sums = new int[tokens * b32];
+            for (int i = 0; i < sums.Length; i++)
+            {
+                for (int k = 0; k < 32; k++) sums[i] += xq[32 * i + k];
+            }
+
+            var y = new float[tokens * rowCount];
+            RowDot.ComputeRowsTokens(type, rows, rowCount, cols, tokens, xq, scales, sums, y, rowCount);
+            for (int t = 0; t < tokens; t++)
+            {
+                var one = new float[rowCount];
+                ReadOnlySpan<sbyte> xt = xq.AsSpan(t * cols, cols);
+                ReadOnlySpan<float> st = scales.AsSpan(t * b32, b32);
+                ReadOnlySpan<int> mt = sums.AsSpan(t * b32, b32);
+                RowDot.ComputeRows(type, rows, rowCount, cols, [], xt, st, mt, one);
+                for (int r = 0; r < rowCount; r++)
+                {
+                    float expected = ReferenceRowDot.Compute(type, rows.AsSpan(r * rowBytes, rowBytes), cols, [], xt, st, mt);
+                    KernelTestData.BitEqual(expected, one[r], $"{type} cols={cols} rows r={r} t={t}");
+                    KernelTestData.BitEqual(expected, y[t * rowCount + r], $"{type} cols={cols} tile r={r} t={t}");
+                }
+            }
+        }
+    }
+
+    [Theory]
     [MemberData(nameof(QuantizedTypes))]
     public void Rows_by_tokens_row_dot_equals_row_dot_per_row_and_token(GgmlType type)
     {
