@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Cairn.Engine.Adapters;
 using Cairn.Engine.Generation;
 using Cairn.Engine.Inference;
 using Cairn.Engine.Models;
@@ -32,9 +33,10 @@ internal static class RunCommand
         var batch = new Option<int>("--batch") { Description = "Decode alongside N-1 other sequences in one batch, to show it changes nothing", DefaultValueFactory = _ => 1 };
         var splits = new Option<string?>("--layer-split") { Description = "Run the layers in ranges cut at these comma-separated boundaries, as pipeline stages would (never changes the output)" };
         var logitsHash = new Option<bool>("--logits-hash") { Description = "Print the SHA-256 of every logits vector sampled from" };
+        var adapters = new Option<FileInfo[]>("--adapter") { Description = "LoRA adapter GGUF to apply (repeatable; applied in the order given)", AllowMultipleArgumentsPerToken = false };
         var command = new Command("run", "Generate text locally with a model")
         {
-            model, tokenizer, prompt, maxTokens, temperature, topK, topP, minP, repeat, seed, threads, commitment, prefillChunk, batch, splits, logitsHash,
+            model, tokenizer, prompt, maxTokens, temperature, topK, topP, minP, repeat, seed, threads, commitment, prefillChunk, batch, splits, logitsHash, adapters,
         };
         command.SetAction((parse, cancel) => Task.FromResult(CliErrors.Run(() =>
         {
@@ -49,13 +51,14 @@ internal static class RunCommand
             };
             return Run(new RunArguments(parse.GetValue(model)?.FullName, parse.GetValue(tokenizer)?.FullName, parse.GetValue(prompt)!,
                 parse.GetValue(maxTokens), sampling, parse.GetValue(threads), parse.GetValue(commitment), parse.GetValue(prefillChunk),
-                parse.GetValue(batch), ParseSplits(parse.GetValue(splits)), parse.GetValue(logitsHash)), cancel);
+                parse.GetValue(batch), ParseSplits(parse.GetValue(splits)), parse.GetValue(logitsHash),
+                (parse.GetValue(adapters) ?? []).Select(f => f.FullName).ToArray()), cancel);
         })));
         return command;
     }
 
     private sealed record RunArguments(string? Model, string? Tokenizer, string Prompt, int MaxTokens, SamplingOptions Sampling,
-        int Threads, bool Commitment, int PrefillChunk, int Batch, int[] LayerSplits, bool LogitsHash);
+        int Threads, bool Commitment, int PrefillChunk, int Batch, int[] LayerSplits, bool LogitsHash, string[] Adapters);
 
     private static int[] ParseSplits(string? text)
     {
@@ -84,9 +87,14 @@ internal static class RunCommand
             var prompts = new List<int[]> { prompt };
             for (int k = 1; k < a.Batch; k++) prompts.Add(prompt[..Math.Max(1, prompt.Length - k)]);
 
+            var adapters = a.Adapters.Select(LoraAdapter.Load).ToArray();
+            foreach (var adapter in adapters)
+            {
+                if (adapter.Misfit(model.Config) is { } misfit) throw new ArgumentException(misfit);
+            }
             var transformer = new Transformer(model, a.Threads);
             var generator = new Generator(transformer);
-            var options = new GenerationOptions { MaxTokens = a.MaxTokens, Sampling = a.Sampling, PrefillChunk = a.PrefillChunk, Commitment = a.Commitment, LayerSplits = a.LayerSplits };
+            var options = new GenerationOptions { MaxTokens = a.MaxTokens, Sampling = a.Sampling, PrefillChunk = a.PrefillChunk, Commitment = a.Commitment, LayerSplits = a.LayerSplits, Adapters = adapters };
             var decoder = new StreamingDecoder(tok);
             var stdout = Console.Out;
             var results = generator.GenerateBatch(prompts, options, (seq, token) =>

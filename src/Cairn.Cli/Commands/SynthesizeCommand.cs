@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Cairn.Engine.Adapters;
 using Cairn.Engine.Models;
 using Cairn.Engine.Tensors;
 
@@ -22,12 +23,29 @@ internal static class SynthesizeCommand
         var context = new Option<int>("--context") { Description = "Context length", DefaultValueFactory = _ => 2048 };
         var tied = new Option<bool>("--tied") { Description = "Share the token embedding as the output head" };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the random weights", DefaultValueFactory = _ => 1 };
-        var command = new Command("synthesize", "Write a GGUF model with random weights of a given shape and type")
+        var loraFor = new Option<FileInfo?>("--lora-for") { Description = "Write a LoRA adapter (llama.cpp's GGUF format) with random low-rank matrices for this base model instead of a model" };
+        var loraRank = new Option<int>("--lora-rank") { Description = "Rank r of the adapter", DefaultValueFactory = _ => 4 };
+        var loraAlpha = new Option<float>("--lora-alpha") { Description = "adapter.lora.alpha (scale = alpha / r)", DefaultValueFactory = _ => 8f };
+        var loraTargets = new Option<string>("--lora-targets") { Description = "Comma-separated matrices to adapt: attn_q, attn_k, attn_v, attn_output, ffn_gate, ffn_down, ffn_up", DefaultValueFactory = _ => "attn_q,attn_v,ffn_up" };
+        var command = new Command("synthesize", "Write a GGUF model with random weights of a given shape and type, or a LoRA adapter for a model (--lora-for)")
         {
-            output, arch, type, dim, hidden, layers, heads, kvHeads, vocab, context, tied, seed,
+            output, arch, type, dim, hidden, layers, heads, kvHeads, vocab, context, tied, seed, loraFor, loraRank, loraAlpha, loraTargets,
         };
         command.SetAction(parse => CliErrors.Run(() =>
         {
+            if (parse.GetValue(loraFor) is { } baseModel)
+            {
+                using var model = Model.Load(baseModel.FullName);
+                var targets = parse.GetValue(loraTargets)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                    .Select(n => Enum.GetValues<LoraTarget>().FirstOrDefault(t => LoraAdapter.TensorName(t) == n, (LoraTarget)(-1)) is var t && t >= 0
+                        ? t : throw new ArgumentException($"--lora-targets: '{n}' is not one of attn_q, attn_k, attn_v, attn_output, ffn_gate, ffn_down, ffn_up")).ToArray();
+                int rank = parse.GetValue(loraRank);
+                if (rank is < 1 or > LoraAdapter.MaxRank) throw new ArgumentException($"--lora-rank {rank} is out of range (1 to {LoraAdapter.MaxRank})");
+                string adapterPath = parse.GetValue(output)!.FullName;
+                SyntheticLora.Write(adapterPath, model.Config, new SyntheticLoraSpec { Targets = targets, Rank = rank, Alpha = parse.GetValue(loraAlpha), Seed = parse.GetValue(seed) });
+                Console.Error.WriteLine($"wrote {adapterPath} ({new FileInfo(adapterPath).Length:N0} bytes): LoRA rank {rank} on {string.Join(',', targets.Select(LoraAdapter.TensorName))} for {baseModel.Name}");
+                return 0;
+            }
             var t = parse.GetValue(type);
             if (!GgmlTypeInfo.IsSupported(t)) throw new ArgumentException($"--type {t} is not supported (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K)");
             int block = GgmlTypeInfo.BlockSize(t);

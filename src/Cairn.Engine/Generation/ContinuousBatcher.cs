@@ -59,7 +59,7 @@ public sealed class ContinuousBatcher : IDisposable
             throw new ArgumentException($"the prompt has {prompt.Length} tokens, the model's context holds {_t.Config.ContextLength}", nameof(prompt));
         if (options.MaxTokens < 0) throw new ArgumentOutOfRangeException(nameof(options), "max tokens is negative");
         _t.ValidateSplits(options.LayerSplits);
-        var seq = new Sequence(prompt, options, _t.CreateSession(trace: options.Commitment), new Sampler(options.Sampling), onToken, cancellationToken);
+        var seq = new Sequence(prompt, options, _t.CreateSession(trace: options.Commitment, adapters: options.Adapters), new Sampler(options.Sampling), onToken, cancellationToken);
         foreach (int token in prompt) seq.Sampler.Accept(token);
         lock (_gate)
         {

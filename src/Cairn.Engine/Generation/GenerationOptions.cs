@@ -1,3 +1,4 @@
+using Cairn.Engine.Adapters;
 using Cairn.Engine.Sampling;
 
 namespace Cairn.Engine.Generation;
@@ -15,6 +16,8 @@ public sealed record GenerationOptions
     public int[] LayerSplits { get; init; } = [];
     /// <summary>Record per-layer hashes and compute the trace root and output commitment.</summary>
     public bool Commitment { get; init; }
+    /// <summary>LoRA adapters applied in this order, each added after the base product (docs/adapters.md); empty: none.</summary>
+    public IReadOnlyList<LoraAdapter> Adapters { get; init; } = [];
     /// <summary>Stop at the tokenizer's end-of-generation tokens (EOS, EOT).</summary>
     public bool StopAtEndOfGeneration { get; init; } = true;
     /// <summary>

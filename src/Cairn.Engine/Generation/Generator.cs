@@ -31,7 +31,7 @@ public sealed class Generator(Transformer transformer)
             if (prompt.Length == 0) throw new ArgumentException("a prompt needs at least one token (add BOS)", nameof(prompts));
             if (prompt.Length > _t.Config.ContextLength)
                 throw new ArgumentException($"the prompt has {prompt.Length} tokens, the model's context holds {_t.Config.ContextLength}", nameof(prompts));
-            seqs[i] = new Sequence(prompt, _t.CreateSession(trace: options.Commitment), new Sampler(options.Sampling));
+            seqs[i] = new Sequence(prompt, _t.CreateSession(trace: options.Commitment, adapters: options.Adapters), new Sampler(options.Sampling));
             foreach (int token in prompt) seqs[i].Sampler.Accept(token);
         }
 

@@ -1,3 +1,4 @@
+using Cairn.Engine.Adapters;
 using Cairn.Engine.Commitments;
 
 namespace Cairn.Engine.Inference;
@@ -15,8 +16,9 @@ public sealed class Session
     private readonly List<float[]>[] _values;
     private readonly int[] _filled;
 
-    internal Session(int layers, int kvDim, int capacity, TraceRecorder? trace)
+    internal Session(int layers, int kvDim, int capacity, TraceRecorder? trace, IReadOnlyList<LoraAdapter>? adapters = null)
     {
+        Adapters = adapters ?? [];
         _keys = new List<float[]>[layers];
         _values = new List<float[]>[layers];
         for (int l = 0; l < layers; l++)
@@ -36,6 +38,8 @@ public sealed class Session
     /// <summary>Tokens fully processed by <see cref="Transformer.Forward"/>; the next token's position.</summary>
     public int Length { get; internal set; }
     public TraceRecorder? Trace { get; }
+    /// <summary>The LoRA adapters applied to this sequence, in order (each added after the base product); empty: none.</summary>
+    public IReadOnlyList<LoraAdapter> Adapters { get; }
 
     /// <summary>Positions filled in layer <paramref name="layer"/>'s cache.</summary>
     public int Filled(int layer) => _filled[layer];

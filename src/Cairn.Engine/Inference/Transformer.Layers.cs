@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using Cairn.Engine.Adapters;
 using Cairn.Engine.Kernels;
 using Cairn.Engine.Models;
 
@@ -50,6 +51,13 @@ public sealed partial class Transformer
         for (int i = 0; i < n; i++) RmsNorm.Apply(s.X.AsSpan(i * dim, dim), w.AttnNorm, _c.RmsEps, s.Xb.AsSpan(i * dim, dim));
         var xb = new ActivationBatch(s.Xb, n, dim);
         MatMuls(xb, (w.Wq, s.Q), (w.Wk, s.K), (w.Wv, s.V));
+        bool adapted = AnyAdapters(items);
+        if (adapted)
+        {
+            ApplyAdapters(l, LoraTarget.AttnQ, items, s.Xb, dim, s.Q, qDim);
+            ApplyAdapters(l, LoraTarget.AttnK, items, s.Xb, dim, s.K, kvDim);
+            ApplyAdapters(l, LoraTarget.AttnV, items, s.Xb, dim, s.V, kvDim);
+        }
         for (int i = 0; i < n; i++)
         {
             if (w.Bq != null) AddInPlace(s.Q.AsSpan(i * qDim, qDim), w.Bq);
@@ -68,14 +76,21 @@ public sealed partial class Transformer
 
         // x += att · Wo
         MatMul(w.Wo, new ActivationBatch(s.Att, n, qDim), s.Xb);
+        if (adapted) ApplyAdapters(l, LoraTarget.AttnOutput, items, s.Att, qDim, s.Xb, dim);
         AddInPlace(s.X.AsSpan(0, n * dim), s.Xb.AsSpan(0, n * dim));
 
         // Feed-forward block: x += down(silu(gate(xb)) * up(xb)), xb = rmsnorm(x) · ffn_norm.
         for (int i = 0; i < n; i++) RmsNorm.Apply(s.X.AsSpan(i * dim, dim), w.FfnNorm, _c.RmsEps, s.Xb.AsSpan(i * dim, dim));
         xb = new ActivationBatch(s.Xb, n, dim);
         MatMuls(xb, (w.Gate, s.Hb), (w.Up, s.Hb2));
+        if (adapted)
+        {
+            ApplyAdapters(l, LoraTarget.FfnGate, items, s.Xb, dim, s.Hb, _c.HiddenDim);
+            ApplyAdapters(l, LoraTarget.FfnUp, items, s.Xb, dim, s.Hb2, _c.HiddenDim);
+        }
         DetMath.SiluMul(s.Hb.AsSpan(0, n * _c.HiddenDim), s.Hb2.AsSpan(0, n * _c.HiddenDim));
         MatMul(w.Down, new ActivationBatch(s.Hb, n, _c.HiddenDim), s.Xb);
+        if (adapted) ApplyAdapters(l, LoraTarget.FfnDown, items, s.Hb, _c.HiddenDim, s.Xb, dim);
         AddInPlace(s.X.AsSpan(0, n * dim), s.Xb.AsSpan(0, n * dim));
     }
 

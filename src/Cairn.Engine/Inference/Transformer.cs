@@ -1,3 +1,4 @@
+using Cairn.Engine.Adapters;
 using Cairn.Engine.Commitments;
 using Cairn.Engine.Kernels;
 using Cairn.Engine.Models;
@@ -38,13 +39,21 @@ public sealed partial class Transformer
     public ModelConfig Config => _c;
     public int Threads => _parallel.Threads;
 
-    /// <summary>A new sequence whose KV cache holds up to <paramref name="capacity"/> positions (default: the context length).</summary>
-    public Session CreateSession(int? capacity = null, bool trace = false)
+    /// <summary>
+    /// A new sequence whose KV cache holds up to <paramref name="capacity"/> positions (default: the context length),
+    /// with <paramref name="adapters"/> applied in order (each must fit the model).
+    /// </summary>
+    public Session CreateSession(int? capacity = null, bool trace = false, IReadOnlyList<LoraAdapter>? adapters = null)
     {
         int cap = capacity ?? _c.ContextLength;
         if (cap <= 0 || cap > _c.ContextLength)
             throw new ArgumentOutOfRangeException(nameof(capacity), $"capacity {cap} must be between 1 and the context length {_c.ContextLength}");
-        return new Session(_c.Layers, _c.KvDim, cap, trace ? new TraceRecorder(_c.Layers) { Tamper = TraceTamper } : null);
+        foreach (var adapter in adapters ?? [])
+        {
+            if (adapter.Misfit(_c) is { } problem) throw new ArgumentException(problem, nameof(adapters));
+        }
+        return new Session(_c.Layers, _c.KvDim, cap, trace ? new TraceRecorder(_c.Layers) { Tamper = TraceTamper } : null,
+                           adapters is { Count: > 0 } ? adapters.ToArray() : null);
     }
 
     /// <summary>Looks up the embeddings of <paramref name="tokens"/> into <paramref name="hidden"/> (tokens × dim).</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
+using Cairn.Engine.Adapters;
 using Cairn.Engine.Commitments;
 using Cairn.Engine.Inference;
 
@@ -20,6 +21,8 @@ public sealed record RefereeCase
     public float[][]? Inputs { get; init; }
     /// <summary>SHA-256 of layer <c>Layer − 1</c>'s output at positions 0..Step, as both traces committed them.</summary>
     public byte[][]? AgreedInputHashes { get; init; }
+    /// <summary>The request's LoRA adapters, in request order (empty: the base model).</summary>
+    public IReadOnlyList<LoraAdapter> Adapters { get; init; } = [];
 }
 
 /// <summary>The referee's answer: the correct hash of the disputed layer at the disputed step.</summary>
@@ -76,7 +79,7 @@ public static class Referee
             }
         }
 
-        var session = transformer.CreateSession(capacity: n, trace: true);
+        var session = transformer.CreateSession(capacity: n, trace: true, adapters: c.Adapters);
         for (int start = 0; start < n; start += Transformer.MaxBatchTokens)
         {
             int count = Math.Min(Transformer.MaxBatchTokens, n - start);

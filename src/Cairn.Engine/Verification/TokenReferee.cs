@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Cairn.Engine.Adapters;
 using Cairn.Engine.Commitments;
 using Cairn.Engine.Inference;
 using Cairn.Engine.Sampling;
@@ -28,6 +29,8 @@ public sealed record TokenCase
     public float[]? FinalHidden { get; init; }
     /// <summary>SHA-256 both traces committed to for <see cref="FinalHidden"/>; required with it.</summary>
     public byte[]? AgreedFinalHash { get; init; }
+    /// <summary>The request's LoRA adapters, in request order (used only by a replay of the prefix).</summary>
+    public IReadOnlyList<LoraAdapter> Adapters { get; init; } = [];
 }
 
 /// <summary>The correct continuation at the disputed index: a token id, or <see cref="TokenReferee.End"/>.</summary>
@@ -85,7 +88,7 @@ public static class TokenReferee
                 throw new RefereeException($"the hidden row does not hash to the agreed output of layer {config.Layers - 1} at position {prompt + i - 1}");
             hidden = row;
         }
-        else hidden = TraceExport.Replay(transformer, history, config.Layers - 1).Captured![^1];
+        else hidden = TraceExport.Replay(transformer, history, config.Layers - 1, c.Adapters).Captured![^1];
 
         var logits = new float[config.VocabSize];
         transformer.ComputeLogits(hidden, logits);

@@ -1,3 +1,4 @@
+using Cairn.Engine.Adapters;
 using Cairn.Engine.Inference;
 
 namespace Cairn.Engine.Verification;
@@ -23,10 +24,11 @@ public static class TraceExport
 {
     /// <param name="fedTokens">Every token that was fed to the model: the prompt and all generated tokens but the last.</param>
     /// <param name="captureLayer">Keep this layer's outputs (the inputs of layer captureLayer + 1 for a referee), or -1.</param>
-    public static ExportedTrace Replay(Transformer transformer, int[] fedTokens, int captureLayer = -1)
+    /// <param name="adapters">The request's LoRA adapters, in request order.</param>
+    public static ExportedTrace Replay(Transformer transformer, int[] fedTokens, int captureLayer = -1, IReadOnlyList<LoraAdapter>? adapters = null)
     {
         if (fedTokens.Length == 0) throw new ArgumentException("no tokens to replay", nameof(fedTokens));
-        var session = transformer.CreateSession(capacity: fedTokens.Length, trace: true);
+        var session = transformer.CreateSession(capacity: fedTokens.Length, trace: true, adapters: adapters);
         session.Trace!.CaptureLayer = captureLayer;
         transformer.Forward(session, fedTokens, []);
         return FromSession(session, captureLayer);

@@ -144,7 +144,9 @@ public sealed partial class ChallengeService(ProviderDirectory directory, Gatewa
         }
         // Each provider is its own operator until operators are registered. n validators are drawn, and one more: the
         // tie-breaker, asked only when the gateway has no model to referee a disagreement with.
-        var referee = referees.Find(request.ModelHash);
+        // The gateway's referee models carry no adapters yet: a request with adapters is settled by re-execution on a
+        // provider that serves them (validators come from that set: Serves checks the adapters).
+        var referee = request.AdapterHashes.Count == 0 ? referees.Find(request.ModelHash) : null;
         int n = options.Validators;
         var chosen = ValidatorSelection.Select(secret, receiptHash, candidates.Select(c => c.Candidate), asserterAddress, asserterAddress, n + (referee is null ? 1 : 0));
         if (chosen.Count == 0)

@@ -37,7 +37,12 @@ public sealed class CompletionHandler(ProviderDirectory directory, GatewayState 
             return;
         }
         if (!directory.All().Any(p => p.Serves(req.Model)))
+        {
+            var (baseModel, adapterNames) = ModelWithAdapters.Split(req.Model);
+            if (adapterNames.Length > 0 && directory.All().Any(p => p.Serves(baseModel)))
+                throw OpenAiError.NotFound($"No provider serves the adapter(s) '{string.Join('+', adapterNames)}' on model '{baseModel}'", "model", "model_not_found");
             throw OpenAiError.NotFound($"The model '{req.Model}' does not exist", "model", "model_not_found");
+        }
 
         var tried = new HashSet<string>(StringComparer.Ordinal);
         var started = new StreamState();
@@ -88,7 +93,7 @@ public sealed class CompletionHandler(ProviderDirectory directory, GatewayState 
     /// <summary>Serves the request through one provider; returns the tokens generated.</summary>
     private async Task<int> Serve(HttpContext ctx, CompletionRequest req, Address client, ProviderEntry provider, StreamState state)
     {
-        var model = provider.Announcement.Models.First(m => m.Name == req.Model || Convert.ToHexStringLower(m.Hash.Span) == req.Model);
+        var (model, adapterHashes) = provider.Resolve(req.Model)!.Value;
         var tokenizeRequest = new TokenizeRequest { ModelHash = model.Hash, Prompt = req.Prompt ?? "" };
         if (req.Messages != null) tokenizeRequest.Messages.AddRange(req.Messages.Select(m => new Rpc.ChatMessage { Role = m.Role, Content = m.Content }));
         TokenizeReply tokens;
@@ -115,6 +120,7 @@ public sealed class CompletionHandler(ProviderDirectory directory, GatewayState 
         var inference = new InferenceRequest
         {
             ModelHash = new Hash256(model.Hash.Span),
+            AdapterHashes = adapterHashes,
             PromptTokens = tokens.Tokens.ToArray(),
             Sampling = new SamplingParameters
             {
@@ -204,7 +210,7 @@ public sealed class CompletionHandler(ProviderDirectory directory, GatewayState 
             settled = true;
             receipts.Add(new StoredReceipt(id, model.Name, client.ToString(), inference, receipt, time.GetUtcNow()));
             GatewayLog.Served(log, id, model.Name, provider.Id, promptTokens, completionTokens, done.FinishReason);
-            challenges.Consider(id, model.Name, provider, generate, inference, receipt, [.. streamed], settledEpoch, client);
+            challenges.Consider(id, req.Model, provider, generate, inference, receipt, [.. streamed], settledEpoch, client);
 
             var usage = (promptTokens, completionTokens);
             if (req.Stream)

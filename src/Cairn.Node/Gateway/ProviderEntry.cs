@@ -22,7 +22,24 @@ public sealed class ProviderEntry(RegisterRequest announcement, GrpcChannel chan
     public long Failures;
 
     /// <summary>Whether the provider serves the whole model (not only a pipeline stage of it, see Pipeline/PipelineChain).</summary>
-    public bool Serves(string model) => Announcement.Models.Any(m => m.LayerEnd == 0 && (m.Name == model || Convert.ToHexStringLower(m.Hash.Span) == model));
+    /// <summary>
+    /// Whether this provider announces the whole model <paramref name="model"/> names (<c>base</c> or
+    /// <c>base+adapter…</c>: it must announce every adapter — providers load adapter files themselves, the network never
+    /// sends them). Routing and the choice of validators both go through here.
+    /// MERGE POINT for private adapters: add the registry's allowed-set check (ContributionRegistry.IsAllowed(adapter,
+    /// provider) for each resolved adapter hash) in <see cref="AllowedToServe"/>.
+    /// </summary>
+    public bool Serves(string model) => Resolve(model) is { } r && AllowedToServe(r.Adapters);
+
+    /// <summary>The announced model and adapter hashes <paramref name="model"/> names, or null.</summary>
+    public (ModelInfo Model, Protocol.Crypto.Hash256[] Adapters)? Resolve(string model) => ModelWithAdapters.Resolve(Announcement.Models, model);
+
+    /// <summary>The single place where the registry's allowed-provider filter for private adapters goes (issue 9); today every provider holding an adapter may serve it.</summary>
+    private static bool AllowedToServe(Protocol.Crypto.Hash256[] adapters)
+    {
+        _ = adapters;
+        return true;
+    }
 
     public void Replace(RegisterRequest announcement, GrpcChannel channel)
     {

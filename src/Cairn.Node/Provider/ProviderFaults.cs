@@ -26,6 +26,7 @@ namespace Cairn.Node.Provider;
 /// <item><c>random-tokens</c>: after the prompt, emits tokens from an RNG seeded by the request hash instead of
 /// sampling; they are fed to the model, so the trace is the honest trace over those tokens.</item>
 /// <item><c>truncate:N</c>: stops after N generated tokens and reports finish "stop".</item>
+/// <item><c>ignore-adapter</c>: accepts requests naming its adapters but computes (and replays) with the base model only.</item>
 /// <item><c>forge-layer-hashes[:L]</c>: honest tokens, but layer L's hash (default: the middle layer) is XORed with a
 /// constant at every step; trace root and output commitment follow from the forged trace.</item>
 /// <item><c>lazy-validator</c>: asked to validate (<c>GenerateRequest.validation</c>), it computes nothing and returns
@@ -57,6 +58,9 @@ public sealed partial record ProviderFaults
     public bool ForgeLayerHashes { get; init; }
     public int? ForgedLayer { get; init; }
     public bool LazyValidator { get; init; }
+    /// <summary>Compute without the requested adapters (<c>ignore-adapter</c>), in generations and in replays.</summary>
+    public bool IgnoreAdapter { get; init; }
+
     /// <summary>The cartel's folder of answered request hashes (<c>collude:DIR</c>).</summary>
     public string? CollusionDirectory { get; init; }
 
@@ -67,7 +71,7 @@ public sealed partial record ProviderFaults
 
     private const string Known = "bad-signature, stall-after-tokens:N (N ≥ 1), claim-speed:X (X > 0), wrong-seed, forge-commitment, " +
         "substitute-model:FILE, cheaper-type:Q4_0|Q8_0|F16, skip-layers:L[,L…] (L ≥ 0), random-tokens, truncate:N (N ≥ 1), " +
-        "forge-layer-hashes[:L], lazy-validator, collude:DIR";
+        "forge-layer-hashes[:L], lazy-validator, collude:DIR, ignore-adapter";
 
     /// <summary>Parses the <c>--fault</c> value; an unknown or malformed fault is an <see cref="ArgumentException"/>.</summary>
     public static ProviderFaults Parse(string? spec)
@@ -92,6 +96,7 @@ public sealed partial record ProviderFaults
                 ("forge-commitment", null) => faults with { ForgeCommitment = true },
                 ("random-tokens", null) => faults with { RandomTokens = true },
                 ("lazy-validator", null) => faults with { LazyValidator = true },
+                ("ignore-adapter", null) => faults with { IgnoreAdapter = true },
                 ("forge-layer-hashes", null) => faults with { ForgeLayerHashes = true },
                 ("forge-layer-hashes", { } l) when Layer(l) is int v => faults with { ForgeLayerHashes = true, ForgedLayer = v },
                 ("skip-layers", { } l) when Layer(l) is int v => faults with { SkipLayers = [.. faults.SkipLayers, v] },

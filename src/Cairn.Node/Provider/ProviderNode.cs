@@ -17,6 +17,7 @@ public static class ProviderNode
             if (options.Layers != null && options.Models.Count != 1) throw new ArgumentException("a pipeline stage (--layers) serves exactly one model");
             foreach (string path in options.Models)
                 models.Add(ServedModel.Load(path, options.Tokenizer, options.ChatTemplate, options.Threads, faults: options.Faults, layers: options.Layers));
+            ServedModel.AttachAdapters(models, options.Adapters);
             if (options.MemoryBudget is { } budget)
             {
                 long need = 0;

@@ -6,6 +6,8 @@ public sealed record ProviderOptions
     /// <summary>The gateway's gRPC address, e.g. http://127.0.0.1:5001.</summary>
     public required string Gateway { get; init; }
     public required IReadOnlyList<string> Models { get; init; }
+    /// <summary>LoRA adapter files (<c>--adapter FILE</c>, repeatable): each is attached to every served model it fits, and must fit one.</summary>
+    public IReadOnlyList<string> Adapters { get; init; } = [];
     public string? Tokenizer { get; init; }
     public string? ChatTemplate { get; init; }
     /// <summary>Port of the provider's gRPC server on 127.0.0.1; 0 picks a free one.</summary>

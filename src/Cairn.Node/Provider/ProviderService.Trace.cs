@@ -30,6 +30,7 @@ public sealed partial class ProviderService
             throw new RpcException(new Status(StatusCode.PermissionDenied, "the request is not signed by this provider's gateway"));
         var model = state.Find(inference.ModelHash.ToArray()) ?? throw new RpcException(new Status(StatusCode.NotFound, "this provider does not serve that model"));
         var config = model.Model.Config;
+        var adapters = Adapters(model, inference);
         int prompt = inference.PromptTokens.Count, generated = request.Generated.Count;
         if (prompt == 0 || prompt >= config.ContextLength) throw Invalid($"the prompt has {prompt} tokens; the context holds {config.ContextLength}");
         if (generated < 1 || generated > inference.MaxTokens || prompt + generated - 1 > config.ContextLength)
@@ -49,7 +50,7 @@ public sealed partial class ProviderService
         return Task.Run(() =>
         {
             context.CancellationToken.ThrowIfCancellationRequested();
-            var trace = TraceExport.Replay(model.Transformer, fed, captureSteps > 0 ? request.CaptureLayer : -1);
+            var trace = TraceExport.Replay(model.Transformer, fed, captureSteps > 0 ? request.CaptureLayer : -1, adapters);
             var reply = new TraceReply { Layers = config.Layers };
             foreach (var root in trace.StepRoots) reply.StepRoots.Add(Google.Protobuf.ByteString.CopyFrom(root));
             foreach (var step in trace.LayerHashes)
@@ -57,6 +58,17 @@ public sealed partial class ProviderService
             for (int s = 0; s < captureSteps; s++) reply.Captured.Add(Google.Protobuf.ByteString.CopyFrom(Engine.Commitments.CanonicalFloats.Bytes(trace.Captured![s])));
             return reply;
         }, context.CancellationToken);
+    }
+
+    /// <summary>
+    /// The request's adapters from this provider's own files, or NotFound: a provider never fetches an adapter, so a
+    /// request for one it was not given (e.g. a private adapter it is not allowed to hold) is refused here.
+    /// </summary>
+    private Engine.Adapters.LoraAdapter[] Adapters(ServedModel model, InferenceRequest inference)
+    {
+        var adapters = model.ResolveAdapters(inference.AdapterHashes, out var unknown)
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"this provider does not serve adapter {unknown} on model {model.Name}"));
+        return state.Faults.IgnoreAdapter ? [] : adapters; // FAULT INJECTION (tests only): ignore-adapter
     }
 
     private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));

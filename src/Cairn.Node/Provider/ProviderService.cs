@@ -49,6 +49,7 @@ public sealed partial class ProviderService(ProviderState state, ILogger<Provide
         var model = state.Find(inference.ModelHash.ToArray()) ?? throw new RpcException(new Status(StatusCode.NotFound, "this provider does not serve that model"));
         if (model.IsStage)
             throw new RpcException(new Status(StatusCode.FailedPrecondition, $"this provider serves only layers {model.Model.FirstLayer}:{model.Model.EndLayer} of the model (the Stage service)"));
+        var adapters = Adapters(model, inference);
         if (request.Stop.Count > 16 || request.Stop.Any(s => s.Length is 0 or > 256))
             throw new RpcException(new Status(StatusCode.InvalidArgument, "at most 16 stop strings of 1 to 256 characters"));
         int[] prompt = inference.PromptTokens.ToArray();
@@ -82,6 +83,7 @@ public sealed partial class ProviderService(ProviderState state, ILogger<Provide
             MaxTokens = Math.Min(inference.MaxTokens, model.Model.Config.ContextLength - prompt.Length),
             Sampling = sampling,
             Commitment = true,
+            Adapters = adapters,
             TokenOverride = state.Faults.TokenOverride(requestHash, model.Model.Config.VocabSize, cheat), // FAULT INJECTION (tests only): random-tokens
         };
 

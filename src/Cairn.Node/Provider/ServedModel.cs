@@ -97,6 +97,7 @@ public sealed partial class ServedModel : IDisposable
         LayerEnd = IsStage ? Model.EndLayer : 0,
         LayerCount = Model.Config.Layers,
         Dim = Model.Config.Dim,
+        Adapters = { _adapters.Values.Select(a => new AdapterInfo { Name = a.Name, Hash = Google.Protobuf.ByteString.CopyFrom(a.Hash) }) },
     };
 
     /// <summary>The diagnostic benchmark announced at registration: a short greedy run, prefill and decode tok/s.</summary>
