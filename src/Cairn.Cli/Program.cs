@@ -19,6 +19,8 @@ public static class Program
             NodeCommand.Create(),
             LoadCommand.Create(),
             LedgerCommand.Create(),
+            ModelCommand.Create(),
+            AdapterCommand.Create(),
             PospCommand.Create(),
             VerifyCommand.Create(),
         };
