@@ -199,7 +199,7 @@ public sealed class CompletionHandler(ProviderDirectory directory, GatewayState 
                 ?? throw new ProviderFault(refused!, misbehaved: true);
             if (receipt.CompletionTokens != completionTokens || receipt.PromptTokens != promptTokens)
                 throw new ProviderFault($"the receipt counts {receipt.PromptTokens}+{receipt.CompletionTokens} tokens, the stream carried {promptTokens}+{completionTokens}", misbehaved: true);
-            var settlement = ledger.Settle(holdId, (long)receipt.Price, receipt.Provider, receipt.Hash(), out long settledEpoch);
+            var settlement = ledger.Settle(holdId, (long)receipt.Price, receipt.Provider, receipt.Hash(), inference.ModelHash, inference.AdapterHashes, out long settledEpoch);
             if (!settlement.IsOk) throw new ProviderFault($"settlement refused: {settlement}", misbehaved: true);
             settled = true;
             receipts.Add(new StoredReceipt(id, model.Name, client.ToString(), inference, receipt, time.GetUtcNow()));
