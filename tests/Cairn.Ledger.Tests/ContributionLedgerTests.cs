@@ -26,18 +26,18 @@ public abstract class ContributionLedgerTests : LedgerTestBase
 
     internal static ContributionEntry Entry(ContributionKind kind, string name, int bps, Address publisher, Address payout, Hash256? baseModel = null,
         ContributionVisibility visibility = ContributionVisibility.Public, Address[]? allowed = null) => new()
-    {
-        Kind = kind,
-        Name = name,
-        FileSha256 = File(name),
-        BaseModel = baseModel ?? Hash256.Zero,
-        RoyaltyBps = bps,
-        License = "CC-BY-4.0",
-        Payout = payout,
-        Publisher = publisher,
-        Visibility = visibility,
-        AllowedProviders = allowed ?? [],
-    };
+        {
+            Kind = kind,
+            Name = name,
+            FileSha256 = File(name),
+            BaseModel = baseModel ?? Hash256.Zero,
+            RoyaltyBps = bps,
+            License = "CC-BY-4.0",
+            Payout = payout,
+            Publisher = publisher,
+            Visibility = visibility,
+            AllowedProviders = allowed ?? [],
+        };
 
     private static ContributionEntry Signed(ContributionEntry e, Secp256k1Key key) => e.WithSignature(key.Sign(e.Hash()));
 
@@ -98,13 +98,23 @@ public abstract class ContributionLedgerTests : LedgerTestBase
         Fails(LedgerErrors.UnknownBaseModel, book.Publish(Signed(Entry(ContributionKind.Adapter, "lora-on-lora", 100, owner.Address, AdapterPayout, File("lora")), owner)));
         var sameFile = book.Publish(Signed(new ContributionEntry
         {
-            Kind = ContributionKind.Model, Name = "base-renamed", FileSha256 = File("base"), RoyaltyBps = 1, Payout = ModelPayout, Publisher = owner.Address,
+            Kind = ContributionKind.Model,
+            Name = "base-renamed",
+            FileSha256 = File("base"),
+            RoyaltyBps = 1,
+            Payout = ModelPayout,
+            Publisher = owner.Address,
         }, owner));
         Fails(LedgerErrors.DuplicateContribution, sameFile);
         Assert.Contains($"file {File("base")} is already registered", sameFile.Message);
         Fails(LedgerErrors.DuplicateContribution, book.Publish(Signed(new ContributionEntry
         {
-            Kind = ContributionKind.Model, Name = "base", FileSha256 = File("another file"), RoyaltyBps = 1, Payout = ModelPayout, Publisher = owner.Address,
+            Kind = ContributionKind.Model,
+            Name = "base",
+            FileSha256 = File("another file"),
+            RoyaltyBps = 1,
+            Payout = ModelPayout,
+            Publisher = owner.Address,
         }, owner)));
         Assert.Equal(head, Store.ReadHead().Sequence);
         Assert.Equal(2, Store.ReadContributions().Count);

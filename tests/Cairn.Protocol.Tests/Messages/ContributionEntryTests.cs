@@ -119,16 +119,16 @@ public class ContributionEntryTests
 
     private static ContributionEntry With(ContributionEntry e, int? royalty = null, string? name = null, Address[]? allowed = null,
         ContributionVisibility? visibility = null, Hash256? baseModel = null, ContributionKind? kind = null, string? license = null) => new()
-    {
-        Kind = kind ?? e.Kind,
-        Name = name ?? e.Name,
-        FileSha256 = e.FileSha256,
-        BaseModel = baseModel ?? e.BaseModel,
-        RoyaltyBps = royalty ?? e.RoyaltyBps,
-        License = license ?? e.License,
-        Payout = e.Payout,
-        Publisher = e.Publisher,
-        Visibility = visibility ?? e.Visibility,
-        AllowedProviders = allowed ?? e.AllowedProviders,
-    };
+        {
+            Kind = kind ?? e.Kind,
+            Name = name ?? e.Name,
+            FileSha256 = e.FileSha256,
+            BaseModel = baseModel ?? e.BaseModel,
+            RoyaltyBps = royalty ?? e.RoyaltyBps,
+            License = license ?? e.License,
+            Payout = e.Payout,
+            Publisher = e.Publisher,
+            Visibility = visibility ?? e.Visibility,
+            AllowedProviders = allowed ?? e.AllowedProviders,
+        };
 }
