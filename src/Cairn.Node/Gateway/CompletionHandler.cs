@@ -137,6 +137,7 @@ public sealed class CompletionHandler(ProviderDirectory directory, GatewayState 
         // The price limit is held from the client before any work; the hold ends in exactly one settlement or release.
         string holdId = inference.Hash().ToString();
         if (inference.PriceLimit > long.MaxValue) throw OpenAiError.BadRequest("the request's price limit is out of range", "max_tokens");
+        if (ledger.RoyaltyProblem(inference.ModelHash, inference.AdapterHashes) is { } royalty) throw OpenAiError.BadRequest(royalty, "model");
         var held = ledger.Hold(holdId, client, (long)inference.PriceLimit, inference.Hash());
         if (!held.IsOk)
         {

@@ -75,6 +75,20 @@ public sealed class GatewayLedger : IDisposable
         }
     }
 
+    /// <summary>
+    /// Why a request on <paramref name="model"/> with <paramref name="adapters"/> cannot be settled — their registered
+    /// royalties together exceed what the validator pool and the treasury leave of a fee — or null. Checked before the hold,
+    /// so such a request is refused up front instead of failing at settlement.
+    /// </summary>
+    public string? RoyaltyProblem(Hash256 model, IReadOnlyList<Hash256> adapters)
+    {
+        var royalties = Contributions.PartiesFor(Address.Zero, model, adapters).Royalties;
+        if (royalties is null) return null;
+        long total = royalties.Sum(r => (long)r.Bps);
+        int max = LedgerBook.MaxRoyaltyBps(Book.Options.FeeSplit);
+        return total > max ? $"the registered royalties of this model and its adapters total {total} bps, more than the {max} bps a fee can pay; use fewer adapters" : null;
+    }
+
     /// <summary>Commits the open epoch's challenge secret (Keccak-256 of it) with the rate its draws use.</summary>
     public void CommitEpochSecret(long epoch, Hash256 commitment, Cairn.Protocol.Sampling.Probability rate)
     {
