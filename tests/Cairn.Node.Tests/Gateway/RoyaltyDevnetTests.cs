@@ -48,6 +48,8 @@ public sealed class RoyaltyDevnetTests
         var model = Assert.Single(listed.GetProperty("data").EnumerateArray());
         Assert.Equal((modelHash.ToString(), ModelBps, payout.ToString()),
             (model.GetProperty("file_sha256").GetString(), model.GetProperty("royalty_bps").GetInt32(), model.GetProperty("payout").GetString()));
+        Assert.Empty((await net.Http.GetFromJsonAsync<JsonElement>("/v1/contributions?kind=adapter")).GetProperty("data").EnumerateArray());
+        using (var bad = await net.Http.GetAsync("/v1/contributions?kind=lora")) Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
 
         // The workload: prompts and lengths vary, so fees vary; requests run concurrently over both providers.
         string[] prompts = ["Once upon a time", "The little dog", "Lily and Ben went to the park", "One day", "There was a big red ball"];
