@@ -20,6 +20,8 @@ public static class Program
             NodeCommand.Create(),
             LoadCommand.Create(),
             LedgerCommand.Create(),
+            ModelCommand.Create(),
+            AdapterCommand.Create(),
             PospCommand.Create(),
             VerifyCommand.Create(),
             PlanCommand.Create(),

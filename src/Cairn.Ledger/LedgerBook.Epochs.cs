@@ -75,7 +75,7 @@ public sealed partial class LedgerBook
             }
             balance += delta;
             if (entry.Epoch < epoch) opening = balance;
-            else if (touched) lines.Add(new StatementLine(entry.Sequence, entry.Id, entry.Kind, entry.Authorization, delta, balance));
+            else if (touched) lines.Add(new StatementLine(entry.Sequence, entry.Id, entry.Kind, entry.Authorization, delta, balance, entry.Reference));
         }
         statement = new AccountStatement(canonical, epoch, epoch < open, opening, balance, lines);
         return LedgerResult.Applied(0, default);

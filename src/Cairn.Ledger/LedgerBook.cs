@@ -49,12 +49,14 @@ public sealed partial class LedgerBook(ILedgerStore store, LedgerOptions? option
         if (!split.IsValid(out string? splitError)) return LedgerResult.Fail(LedgerErrors.InvalidSplit, splitError);
         if (!LedgerIds.TryValidate(holdId, "hold id", out string? error)) return LedgerResult.Fail(LedgerErrors.InvalidId, error);
         if (fee < 0) return LedgerResult.Fail(LedgerErrors.InvalidAmount, $"fee must not be negative; got {fee}");
+        if (parties.Royalties is { } royalties && RoyaltyProblem(royalties, split) is { } royaltyError) return LedgerResult.Fail(LedgerErrors.RoyaltyTooHigh, royaltyError);
         return Apply("settle/" + holdId, tx =>
         {
             if (tx.FindHold(holdId) is not { } hold) return Failure(LedgerErrors.UnknownHold, $"no hold \"{holdId}\" was placed");
             if (fee > hold.Amount) return Failure(LedgerErrors.FeeExceedsHold, $"fee {fee} exceeds the {hold.Amount} held by \"{holdId}\"");
             var postings = new List<Posting> { new(Account.Hold(holdId), -hold.Amount) };
-            AddSplit(postings, fee, parties, split);
+            if (parties.Royalties is { } shares) AddRoyaltySplit(postings, fee, parties.Provider, shares, split);
+            else AddSplit(postings, fee, parties, split);
             if (hold.Amount - fee > 0) postings.Add(new Posting(hold.Client, hold.Amount - fee));
             return Build(EntryKind.Settle, authorization, parties.Provider.ToString(), holdId, [.. postings]);
         }, RequireOpenHold(holdId));
@@ -84,6 +86,50 @@ public sealed partial class LedgerBook(ILedgerStore store, LedgerOptions? option
         Add(postings, Account.ProviderEarnings(parties.Provider), provider);
         if (parties.ModelOwner is { } o) Add(postings, Account.Royalty(o), owner);
         foreach (var a in authors) Add(postings, Account.Royalty(a), perAuthor);
+        Add(postings, Account.ValidatorPool, validators);
+        Add(postings, Account.Treasury, treasury);
+    }
+
+    /// <summary>
+    /// The most basis points royalties may take of a fee: what the validator pool's and the treasury's shares leave
+    /// (9,000 with the default split).
+    /// </summary>
+    public static int MaxRoyaltyBps(FeeSplit split) => FeeSplit.Total - split.ValidatorPoolBps - split.TreasuryBps;
+
+    private static string? RoyaltyProblem(IReadOnlyList<RoyaltyShare> royalties, FeeSplit split)
+    {
+        long total = 0;
+        foreach (var r in royalties)
+        {
+            if (r.Bps is < 0 or > FeeSplit.Total) return $"the royalty of {r.Contribution} is {r.Bps} bps; it must be 0 to {FeeSplit.Total}";
+            total += r.Bps;
+        }
+        int max = MaxRoyaltyBps(split);
+        return total > max
+            ? $"royalties total {total} bps, more than the {max} bps the validator pool ({split.ValidatorPoolBps}) and the treasury ({split.TreasuryBps}) leave of a fee"
+            : null;
+    }
+
+    /// <summary>
+    /// Royalty settlement: each contribution ⌊fee × its bps / 10,000⌋ to <c>royalty:&lt;payout&gt;</c> (one posting per
+    /// account, the sum of its shares), the validator pool and the treasury their ⌊…⌋ shares of the split, and the
+    /// provider the rest — so every rounding remainder goes to the provider and the shares sum to exactly the fee.
+    /// </summary>
+    private static void AddRoyaltySplit(List<Posting> postings, long fee, Address provider, IReadOnlyList<RoyaltyShare> royalties, FeeSplit split)
+    {
+        var perAccount = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        long paid = 0;
+        foreach (var r in royalties)
+        {
+            long share = FeeSplit.Share(fee, r.Bps);
+            string account = Account.Royalty(r.Payout);
+            perAccount[account] = perAccount.GetValueOrDefault(account) + share;
+            paid += share;
+        }
+        long validators = FeeSplit.Share(fee, split.ValidatorPoolBps);
+        long treasury = FeeSplit.Share(fee, split.TreasuryBps);
+        Add(postings, Account.ProviderEarnings(provider), fee - paid - validators - treasury);
+        foreach (var (account, amount) in perAccount) Add(postings, account, amount);
         Add(postings, Account.ValidatorPool, validators);
         Add(postings, Account.Treasury, treasury);
     }

@@ -45,4 +45,14 @@ public static class LedgerErrors
     public const string EpochNotClosed = "epoch_not_closed";
     /// <summary>A payment from a pool that holds nothing, or of nothing.</summary>
     public const string NothingToPay = "nothing_to_pay";
+    /// <summary>A contribution entry breaks the message's rules (name, royalty above 10,000 bps, base model, allowed providers, …).</summary>
+    public const string InvalidContribution = "invalid_contribution";
+    /// <summary>A contribution entry is unsigned, badly signed, or signed by someone other than its publisher.</summary>
+    public const string WrongPublisher = "wrong_publisher";
+    /// <summary>An adapter names a base model that is not registered (as a model).</summary>
+    public const string UnknownBaseModel = "unknown_base_model";
+    /// <summary>Another entry already registers this file (or this name for this kind).</summary>
+    public const string DuplicateContribution = "duplicate_contribution";
+    /// <summary>Royalties would take more than what the validator pool and the treasury leave of a fee.</summary>
+    public const string RoyaltyTooHigh = "royalty_too_high";
 }

@@ -16,7 +16,7 @@ namespace Cairn.Cli.Commands;
 /// </summary>
 internal static class LedgerCommand
 {
-    private sealed record StoreOptions(Option<string?> Data, Option<string?> Sqlite, Option<string?> Postgres);
+    internal sealed record StoreOptions(Option<string?> Data, Option<string?> Sqlite, Option<string?> Postgres);
 
     public static Command Create() => new("ledger", "Audit the ledger: recompute balances and the hash chain, print account statements")
     {
@@ -27,19 +27,19 @@ internal static class LedgerCommand
         CreateBench(),
     };
 
-    private static StoreOptions NewStoreOptions() => new(
+    internal static StoreOptions NewStoreOptions() => new(
         new Option<string?>("--data") { Description = "A devnet data folder (as for `cairn devnet --data`); its ledger is DIR/gateway/ledger.db" },
         new Option<string?>("--sqlite") { Description = "A SQLite ledger file" },
         new Option<string?>("--postgres") { Description = "A PostgreSQL connection string (e.g. \"Host=127.0.0.1;Username=cairn;Database=cairn\")" });
 
-    private static void AddTo(Command command, StoreOptions o)
+    internal static void AddTo(Command command, StoreOptions o)
     {
         command.Options.Add(o.Data);
         command.Options.Add(o.Sqlite);
         command.Options.Add(o.Postgres);
     }
 
-    private static ILedgerStore Open(ParseResult parse, StoreOptions o, bool mustExist)
+    internal static ILedgerStore Open(ParseResult parse, StoreOptions o, bool mustExist)
     {
         string? data = parse.GetValue(o.Data), sqlite = parse.GetValue(o.Sqlite), postgres = parse.GetValue(o.Postgres);
         int given = (data is null ? 0 : 1) + (sqlite is null ? 0 : 1) + (postgres is null ? 0 : 1);
@@ -92,9 +92,9 @@ internal static class LedgerCommand
             var o = Console.Out;
             o.WriteLine($"account {st.Account}  epoch {st.Epoch} ({(st.EpochClosed ? "closed" : "open")})");
             o.WriteLine($"opening balance {st.Opening}");
-            o.WriteLine($"{"seq",8}  {"kind",-15} {"amount",14} {"balance",14}  entry id / authorization");
+            o.WriteLine($"{"seq",8}  {"kind",-15} {"amount",14} {"balance",14}  entry id / authorization (settlements: receipt / hold = request)");
             foreach (var l in st.Lines)
-                o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{l.Sequence,8}  {l.Kind,-15} {l.Amount,14} {l.Balance,14}  {l.EntryId} / {l.Authorization}"));
+                o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{l.Sequence,8}  {l.Kind,-15} {l.Amount,14} {l.Balance,14}  {l.EntryId} / {l.Authorization}{(l.Kind == Cairn.Ledger.Journal.EntryKind.Settle ? " / hold " + l.Reference : "")}"));
             o.WriteLine($"closing balance {st.Closing}  ({st.Lines.Count} entries)");
             return 0;
         }));

@@ -24,4 +24,10 @@ public enum EntryKind : byte
     ChallengeDrawn = 15,
     /// <summary>A challenge that matched: <c>validator-pool →</c> the asserter's R_A, each validator's R_V / n, the client's discount.</summary>
     ChallengeReward = 16,
+    /// <summary>
+    /// A base model or LoRA adapter registered (no postings; authorization = the signed <c>ContributionEntry</c>'s hash,
+    /// subject = its publisher, reference = <c>model:NAME</c> or <c>adapter:NAME</c>; the entry's bytes are in
+    /// <c>ledger_contributions</c>).
+    /// </summary>
+    ContributionPublished = 17,
 }

@@ -27,4 +27,7 @@ public interface ILedgerStore : IDisposable
     IReadOnlyList<EpochRecord> ReadEpochs();
 
     long? ReadBalance(string account);
+
+    /// <summary>Every registered contribution, in journal order.</summary>
+    IReadOnlyList<StoredContribution> ReadContributions();
 }

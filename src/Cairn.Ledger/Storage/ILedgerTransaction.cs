@@ -27,6 +27,18 @@ public interface ILedgerTransaction
     /// <summary>Hashes of the entries of <paramref name="epoch"/>, in journal order.</summary>
     IReadOnlyList<Hash256> EntryHashes(long epoch);
 
+    /// <summary>The contribution registered for this file SHA-256, or null.</summary>
+    StoredContribution? FindContributionByFile(Hash256 fileSha256);
+
+    /// <summary>The contribution of this kind registered under this name, or null.</summary>
+    StoredContribution? FindContributionByName(Cairn.Protocol.Messages.ContributionKind kind, string name);
+
+    /// <summary>
+    /// Records the signed message of a <see cref="EntryKind.ContributionPublished"/> entry just appended at
+    /// <paramref name="sequence"/> (in <c>ledger_contributions</c>), in the same transaction.
+    /// </summary>
+    void RecordContribution(long sequence, Cairn.Protocol.Messages.ContributionEntry entry);
+
     /// <summary>
     /// Appends a sealed entry (its sequence must be Head.Sequence + 1 and its previous hash Head.Hash) and updates the
     /// projection: balances, holds (a Hold opens its reference, Settle and Release close it), epochs (EpochClose

@@ -16,3 +16,14 @@ public readonly record struct EpochRecord(long Epoch, Hash256 Root, long CloseSe
 
 /// <summary>What idempotency needs to know about an id already in the journal.</summary>
 public readonly record struct StoredEntry(long Sequence, Hash256 ContentHash, Hash256 Hash);
+
+/// <summary>
+/// A registered contribution in the <c>ledger_contributions</c> projection: the sequence of its
+/// <c>ContributionPublished</c> entry, the entry's authorization (the message's hash) and the signed message's
+/// canonical bytes (<c>ContributionEntry.Encode()</c>).
+/// </summary>
+public sealed record StoredContribution(long Sequence, Hash256 Hash, byte[] Message)
+{
+    /// <summary>The message, decoded (the bytes were checked when they were written; <c>ledger verify</c> checks them again).</summary>
+    public Cairn.Protocol.Messages.ContributionEntry Entry => Cairn.Protocol.Messages.ContributionEntry.Decode(Message);
+}

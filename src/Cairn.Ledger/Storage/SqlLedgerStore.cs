@@ -6,7 +6,7 @@ using Cairn.Protocol.Crypto;
 namespace Cairn.Ledger.Storage;
 
 /// <summary>
-/// The schema and queries both backends share (plain SQL that SQLite and PostgreSQL both accept). Schema, version 1:
+/// The schema and queries both backends share (plain SQL that SQLite and PostgreSQL both accept). Schema, version 2:
 /// <code>
 /// ledger_meta(key PK, value)                         schema_version = 1
 /// ledger_head(one PK = 1, seq, hash, epoch)          the chain's end and the open epoch; every writer locks this row
@@ -15,11 +15,15 @@ namespace Cairn.Ledger.Storage;
 /// ledger_balances(account PK, balance)               projection: Σ postings per account
 /// ledger_holds(hold_id PK, client, amount, closed_seq NULL)   projection of Hold / Settle / Release entries
 /// ledger_epochs(epoch PK, root, close_seq)            projection of EpochClose entries
+/// ledger_contributions(hash PK, seq UNIQUE, kind, name, file_sha256 UNIQUE, base_sha256, message)
+///                                                    the signed ContributionEntry bytes of ContributionPublished entries
 /// </code>
+/// Version 2 added <c>ledger_contributions</c>; a version-1 ledger is upgraded when it is opened (the table is created
+/// empty, since version 1 had no contributions, and the version set to 2).
 /// </summary>
 public abstract class SqlLedgerStore : ILedgerStore
 {
-    public const int SchemaVersion = 1;
+    public const int SchemaVersion = 2;
     private const int MaxAttempts = 50;
 
     public abstract string Description { get; }
@@ -46,6 +50,12 @@ public abstract class SqlLedgerStore : ILedgerStore
     {
         if (!SchemaExists(connection, transaction)) CreateTables(connection, transaction);
         string? version = Scalar(connection, transaction, "SELECT value FROM ledger_meta WHERE key = 'schema_version'") as string;
+        if (version == "1")
+        {
+            Execute(connection, transaction, ContributionsTable);
+            Execute(connection, transaction, "UPDATE ledger_meta SET value = '2' WHERE key = 'schema_version'");
+            version = "2";
+        }
         if (version != SchemaVersion.ToString(System.Globalization.CultureInfo.InvariantCulture))
             throw new InvalidOperationException($"{Description}: ledger schema version {version}; this build reads version {SchemaVersion}");
     }
@@ -64,11 +74,16 @@ public abstract class SqlLedgerStore : ILedgerStore
             $"CREATE TABLE IF NOT EXISTS ledger_balances (account TEXT PRIMARY KEY, balance {i} NOT NULL)",
             $"CREATE TABLE IF NOT EXISTS ledger_holds (hold_id TEXT PRIMARY KEY, client TEXT NOT NULL, amount {i} NOT NULL, closed_seq {i})",
             $"CREATE TABLE IF NOT EXISTS ledger_epochs (epoch {i} PRIMARY KEY, root {b} NOT NULL, close_seq {i} NOT NULL)",
+            ContributionsTable,
         ];
         foreach (string sql in ddl) Execute(connection, transaction, sql);
         Execute(connection, transaction, "INSERT INTO ledger_meta (key, value) VALUES ('schema_version', @v) ON CONFLICT (key) DO NOTHING", ("@v", SchemaVersion.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         Execute(connection, transaction, "INSERT INTO ledger_head (one, seq, hash, epoch) VALUES (1, 0, @h, 0) ON CONFLICT (one) DO NOTHING", ("@h", new byte[Hash256.Size]));
     }
+
+    private string ContributionsTable =>
+        $"CREATE TABLE IF NOT EXISTS ledger_contributions (hash {BlobType} PRIMARY KEY, seq {IntegerType} NOT NULL UNIQUE, kind {IntegerType} NOT NULL, " +
+        $"name TEXT NOT NULL, file_sha256 {BlobType} NOT NULL UNIQUE, base_sha256 {BlobType} NOT NULL, message {BlobType} NOT NULL)";
 
     public T Write<T>(Func<ILedgerTransaction, T> body)
     {
@@ -139,6 +154,11 @@ public abstract class SqlLedgerStore : ILedgerStore
 
     public IReadOnlyList<EpochRecord> ReadEpochs() => Read(c =>
         ReadAll(c, "SELECT epoch, root, close_seq FROM ledger_epochs ORDER BY epoch", r => new EpochRecord(r.GetInt64(0), ToHash(r, 1), r.GetInt64(2))));
+
+    public IReadOnlyList<StoredContribution> ReadContributions() => Read(c =>
+        ReadAll(c, "SELECT seq, hash, message FROM ledger_contributions ORDER BY seq", ReadContribution));
+
+    internal static StoredContribution ReadContribution(DbDataReader r) => new(r.GetInt64(0), ToHash(r, 1), (byte[])r.GetValue(2));
 
     public virtual void Dispose() => GC.SuppressFinalize(this);
 

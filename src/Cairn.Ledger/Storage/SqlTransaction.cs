@@ -52,6 +52,25 @@ internal sealed class SqlTransaction(SqlLedgerStore store, DbConnection connecti
         return list;
     }
 
+    public StoredContribution? FindContributionByFile(Hash256 fileSha256) =>
+        FindContribution("file_sha256 = @f", ("@f", fileSha256.ToArray()));
+
+    public StoredContribution? FindContributionByName(Cairn.Protocol.Messages.ContributionKind kind, string name) =>
+        FindContribution("kind = @k AND name = @n", ("@k", (long)kind), ("@n", name));
+
+    private StoredContribution? FindContribution(string where, params (string, object?)[] parameters)
+    {
+        using var command = SqlLedgerStore.Command(connection, transaction, "SELECT seq, hash, message FROM ledger_contributions WHERE " + where, parameters);
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? SqlLedgerStore.ReadContribution(reader) : null;
+    }
+
+    public void RecordContribution(long sequence, Cairn.Protocol.Messages.ContributionEntry entry) =>
+        SqlLedgerStore.Execute(connection, transaction,
+            "INSERT INTO ledger_contributions (hash, seq, kind, name, file_sha256, base_sha256, message) VALUES (@h, @seq, @k, @n, @f, @b, @m)",
+            ("@h", entry.Hash().ToArray()), ("@seq", sequence), ("@k", (long)entry.Kind), ("@n", entry.Name), ("@f", entry.FileSha256.ToArray()),
+            ("@b", entry.BaseModel.ToArray()), ("@m", entry.Encode()));
+
     public void Append(LedgerEntry entry)
     {
         var head = Head;

@@ -9,7 +9,9 @@ namespace Cairn.Ledger.Verification;
 /// Recomputes everything from the journal alone and compares it with what is stored: each entry's content hash and
 /// chained hash, the chain's links and sequence, that postings sum to zero and name valid accounts, that no account but
 /// <c>external</c> is ever negative, that holds are opened once and closed once, that each epoch's recorded Merkle root
-/// is the root of its entries; then the balance, hold and epoch projections and the head. Reports the first problem.
+/// is the root of its entries, that each registered contribution's stored message hashes to its entry's authorization,
+/// is signed by its publisher and targets a base model registered before it; then the balance, hold, epoch and
+/// contribution projections and the head. Reports the first problem.
 /// </summary>
 public static class LedgerVerifier
 {
@@ -35,7 +37,7 @@ public static class LedgerVerifier
 
     private static VerificationReport VerifyOnce(ILedgerStore store)
     {
-        var state = new State();
+        var state = new State(store.ReadContributions());
         foreach (var entry in store.ReadJournal())
         {
             if (state.Check(entry) is { } problem) return Fail(state, $"entry #{entry.Sequence} \"{entry.Id}\": {problem}");
@@ -46,8 +48,11 @@ public static class LedgerVerifier
 
     private static VerificationReport Fail(State s, string problem) => new(false, problem, s.Sequence, s.Balances.Count, s.Roots.Count);
 
-    private sealed class State
+    private sealed class State(IReadOnlyList<StoredContribution> contributions)
     {
+        private readonly Dictionary<long, StoredContribution> _contributions = contributions.GroupBy(c => c.Sequence).ToDictionary(g => g.Key, g => g.First());
+        private readonly Dictionary<Cairn.Protocol.Crypto.Hash256, Cairn.Protocol.Messages.ContributionEntry> _published = [];
+        private readonly HashSet<string> _names = new(StringComparer.Ordinal);
         public long Sequence;
         public Hash256 Previous;
         public long Epoch;
@@ -66,8 +71,8 @@ public static class LedgerVerifier
             Hash256 computed = e.ComputeHash();
             if (computed != e.Hash) return $"stored hash {e.Hash} differs from the recomputed {computed} (the entry was altered)";
             if (e.Epoch != Epoch) return $"epoch {e.Epoch}, but epoch {Epoch} is open";
-            if (e.Kind is < EntryKind.Deposit or > EntryKind.ChallengeReward) return $"unknown kind {(int)e.Kind}";
-            bool record = e.Kind is EntryKind.EpochClose or EntryKind.EpochSecretCommitted or EntryKind.EpochSecretRevealed or EntryKind.ChallengeDrawn;
+            if (e.Kind is < EntryKind.Deposit or > EntryKind.ContributionPublished) return $"unknown kind {(int)e.Kind}";
+            bool record = e.Kind is EntryKind.EpochClose or EntryKind.EpochSecretCommitted or EntryKind.EpochSecretRevealed or EntryKind.ChallengeDrawn or EntryKind.ContributionPublished;
             if (e.Postings.Count == 0 && !record) return "no postings";
             if (e.Postings.Count != 0 && record) return $"a {e.Kind} entry moves money";
             if (e.Kind == EntryKind.Unbond ? e.UnlockEpoch <= e.Epoch : e.UnlockEpoch != 0) return $"unlock epoch {e.UnlockEpoch} is impossible for a {e.Kind} in epoch {e.Epoch}";
@@ -120,6 +125,9 @@ public static class LedgerVerifier
                     if (!Commitments.TryGetValue(revealed, out var commitment)) return $"reveals the secret of epoch {revealed}, which committed none";
                     if (!Cairn.Protocol.Sampling.ChallengeDraw.VerifyReveal(commitment, e.Authorization.ToArray())) return $"the revealed secret of epoch {revealed} does not hash to its commitment";
                     break;
+                case EntryKind.ContributionPublished:
+                    if (CheckContribution(e) is { } contributionProblem) return contributionProblem;
+                    break;
                 case EntryKind.EpochClose:
                     var root = MerkleRoot.Compute(_epochHashes);
                     if (root != e.Authorization) return $"records Merkle root {e.Authorization} for epoch {Epoch}; its entries give {root}";
@@ -137,8 +145,28 @@ public static class LedgerVerifier
             return null;
         }
 
+        private string? CheckContribution(LedgerEntry e)
+        {
+            if (!_contributions.TryGetValue(e.Sequence, out var stored)) return "publishes a contribution whose message is not in the contributions table";
+            if (stored.Hash != e.Authorization) return $"the contributions table records message {stored.Hash}, the entry authorizes {e.Authorization}";
+            if (!Cairn.Protocol.Messages.ContributionEntry.TryDecode(stored.Message, out var entry, out var decoded)) return $"its stored contribution message does not decode: {decoded}";
+            if (entry!.Hash() != e.Authorization) return $"its stored contribution message hashes to {entry.Hash()}, not to the authorization {e.Authorization} (the message was altered)";
+            var signature = entry.Verify();
+            if (!signature.IsValid) return $"its contribution message fails verification: {signature}";
+            if (e.Subject != entry.Publisher.ToString() || e.Reference != LedgerBook.PublicationReference(entry))
+                return $"subject \"{e.Subject}\" and reference \"{e.Reference}\" do not match the message's publisher {entry.Publisher} and {LedgerBook.PublicationReference(entry)}";
+            if (entry.Kind == Cairn.Protocol.Messages.ContributionKind.Adapter &&
+                (!_published.TryGetValue(entry.BaseModel, out var baseModel) || baseModel.Kind != Cairn.Protocol.Messages.ContributionKind.Model))
+                return $"registers adapter \"{entry.Name}\" for base model {entry.BaseModel}, which no earlier entry registers as a model";
+            if (!_published.TryAdd(entry.FileSha256, entry)) return $"registers file {entry.FileSha256} a second time";
+            if (!_names.Add(e.Reference)) return $"registers {e.Reference} a second time";
+            return null;
+        }
+
         public string? CompareProjections(ILedgerStore store)
         {
+            if (_contributions.Count != _published.Count || contributions.Count != _published.Count)
+                return $"the contributions table holds {contributions.Count} messages; the journal publishes {_published.Count}";
             var head = store.ReadHead();
             if (head != new LedgerHead(Sequence, Previous, Epoch))
                 return $"the head says #{head.Sequence} {head.Hash} epoch {head.Epoch}; the journal ends at #{Sequence} {Previous} epoch {Epoch}";

@@ -143,6 +143,7 @@ public sealed class CompletionHandler(ProviderDirectory directory, GatewayState 
         // The price limit is held from the client before any work; the hold ends in exactly one settlement or release.
         string holdId = inference.Hash().ToString();
         if (inference.PriceLimit > long.MaxValue) throw OpenAiError.BadRequest("the request's price limit is out of range", "max_tokens");
+        if (ledger.RoyaltyProblem(inference.ModelHash, inference.AdapterHashes) is { } royalty) throw OpenAiError.BadRequest(royalty, "model");
         var held = ledger.Hold(holdId, client, (long)inference.PriceLimit, inference.Hash());
         if (!held.IsOk)
         {
@@ -205,7 +206,7 @@ public sealed class CompletionHandler(ProviderDirectory directory, GatewayState 
                 ?? throw new ProviderFault(refused!, misbehaved: true);
             if (receipt.CompletionTokens != completionTokens || receipt.PromptTokens != promptTokens)
                 throw new ProviderFault($"the receipt counts {receipt.PromptTokens}+{receipt.CompletionTokens} tokens, the stream carried {promptTokens}+{completionTokens}", misbehaved: true);
-            var settlement = ledger.Settle(holdId, (long)receipt.Price, receipt.Provider, receipt.Hash(), out long settledEpoch);
+            var settlement = ledger.Settle(holdId, (long)receipt.Price, receipt.Provider, receipt.Hash(), inference.ModelHash, inference.AdapterHashes, out long settledEpoch);
             if (!settlement.IsOk) throw new ProviderFault($"settlement refused: {settlement}", misbehaved: true);
             settled = true;
             receipts.Add(new StoredReceipt(id, model.Name, client.ToString(), inference, receipt, time.GetUtcNow()));

@@ -13,9 +13,16 @@ public sealed record ModelList(string Object, ModelEntry[] Data);
 public sealed record ReceiptView(string Id, string Model, string Provider, string RequestHash, string OutputCommitment, string TraceRoot,
     int PromptTokens, int CompletionTokens, ulong Price, string EngineBuild, string RequestHex, string ReceiptHex);
 
+/// <summary>One registered model or adapter as <c>GET /v1/contributions</c> lists it (docs/contributions.md).</summary>
+public sealed record ContributionView(string Kind, string Name, string Entry, string FileSha256, string? BaseModel, int RoyaltyBps, string License,
+    string Payout, string Publisher, string Visibility, string[] AllowedProviders, long Sequence, string EntryHex);
+
+public sealed record ContributionList(string Object, ContributionView[] Data);
+
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(HealthReport))]
 [JsonSerializable(typeof(ModelList))]
 [JsonSerializable(typeof(ReceiptView))]
 [JsonSerializable(typeof(ChallengeReport))]
+[JsonSerializable(typeof(ContributionList))]
 internal sealed partial class GatewayJson : JsonSerializerContext;

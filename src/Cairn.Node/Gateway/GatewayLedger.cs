@@ -1,5 +1,6 @@
 using Cairn.Ledger;
 using Cairn.Ledger.Accounts;
+using Cairn.Ledger.Contributions;
 using Cairn.Ledger.Economics;
 using Cairn.Ledger.Storage;
 using Cairn.Protocol.Crypto;
@@ -22,6 +23,7 @@ public sealed class GatewayLedger : IDisposable
     {
         _store = options.Postgres is { } cs ? new PostgresLedgerStore(cs) : SqliteLedgerStore.OpenInDirectory(EnsureDirectory(options.DataDirectory));
         Book = new LedgerBook(_store, new LedgerOptions());
+        Contributions = new ContributionRegistry(_store);
         GenesisStake = options.GenesisStake ?? Book.Options.MinimumStake;
         foreach (var client in options.ApiKeys.Values.Distinct())
         {
@@ -30,6 +32,9 @@ public sealed class GatewayLedger : IDisposable
     }
 
     public LedgerBook Book { get; }
+
+    /// <summary>The registered models and adapters (docs/contributions.md): royalties at settlement, and who may serve a private one.</summary>
+    public ContributionRegistry Contributions { get; }
     public long GenesisStake { get; }
 
     /// <summary>A provider that registers with no stake is bonded the genesis stake once (a local network's faucet).</summary>
@@ -53,15 +58,35 @@ public sealed class GatewayLedger : IDisposable
         lock (_gate) return Book.Hold(holdId, client, amount, request);
     }
 
-    /// <summary>Settles a hold; <paramref name="epoch"/> is the epoch the settlement landed in (whose secret draws the receipt's challenge).</summary>
-    public LedgerResult Settle(string holdId, long fee, Address provider, Hash256 receipt, out long epoch)
+    /// <summary>
+    /// Settles a hold; <paramref name="epoch"/> is the epoch the settlement landed in (whose secret draws the receipt's
+    /// challenge). The request's <paramref name="model"/> and <paramref name="adapters"/> are looked up in the
+    /// contributions registry: each registered one is paid its royalty basis points of the fee, the provider the rest
+    /// (<see cref="ContributionRegistry.PartiesFor"/>); with none registered the ledger's fee split applies.
+    /// </summary>
+    public LedgerResult Settle(string holdId, long fee, Address provider, Hash256 receipt, Hash256 model, IReadOnlyList<Hash256> adapters, out long epoch)
     {
+        var parties = Contributions.PartiesFor(provider, model, adapters);
         lock (_gate)
         {
-            var result = Book.Settle(holdId, fee, new SettlementParties(provider), receipt);
+            var result = Book.Settle(holdId, fee, parties, receipt);
             epoch = Book.OpenEpoch; // epochs close under the same lock, so this is the settlement's epoch
             return result;
         }
+    }
+
+    /// <summary>
+    /// Why a request on <paramref name="model"/> with <paramref name="adapters"/> cannot be settled — their registered
+    /// royalties together exceed what the validator pool and the treasury leave of a fee — or null. Checked before the hold,
+    /// so such a request is refused up front instead of failing at settlement.
+    /// </summary>
+    public string? RoyaltyProblem(Hash256 model, IReadOnlyList<Hash256> adapters)
+    {
+        var royalties = Contributions.PartiesFor(Address.Zero, model, adapters).Royalties;
+        if (royalties is null) return null;
+        long total = royalties.Sum(r => (long)r.Bps);
+        int max = LedgerBook.MaxRoyaltyBps(Book.Options.FeeSplit);
+        return total > max ? $"the registered royalties of this model and its adapters total {total} bps, more than the {max} bps a fee can pay; use fewer adapters" : null;
     }
 
     /// <summary>Commits the open epoch's challenge secret (Keccak-256 of it) with the rate its draws use.</summary>

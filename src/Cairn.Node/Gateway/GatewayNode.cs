@@ -81,6 +81,18 @@ public static class GatewayNode
             var bytes = challenges.Evidence(id) ?? throw OpenAiError.NotFound($"no dispute evidence '{id}'", "id", "dispute_not_found");
             return Results.Bytes(bytes, "application/octet-stream", id + ".evidence");
         });
+        app.MapGet("/v1/contributions", (HttpContext ctx, GatewayLedger ledger, GatewayOptions o, string? kind) =>
+        {
+            ApiKeyAuth.Authenticate(ctx, o);
+            Cairn.Protocol.Messages.ContributionKind? filter = kind switch
+            {
+                null or "" => null,
+                "model" => Cairn.Protocol.Messages.ContributionKind.Model,
+                "adapter" => Cairn.Protocol.Messages.ContributionKind.Adapter,
+                _ => throw OpenAiError.BadRequest($"kind must be model or adapter; got \"{kind}\"", "kind"),
+            };
+            return Results.Json(new ContributionList("list", [.. ledger.Book.ListContributions(filter).Select(ContributionViews.View)]), GatewayJson.Default.ContributionList);
+        });
         app.MapDashboard();
         app.MapFallback((HttpContext ctx) => throw OpenAiError.NotFound($"no route {ctx.Request.Method} {ctx.Request.Path}"));
         return app;

@@ -18,7 +18,7 @@ public static class ChildProgram
     {
         if (args is ["race", string backend, string target, string worker, string attempts, string amount])
             return Race(backend == "--postgres" ? new PostgresLedgerStore(target) : new SqliteLedgerStore(target), worker, int.Parse(attempts), long.Parse(amount));
-        var root = new RootCommand("cairn (ledger test child)") { LedgerCommand.Create() };
+        var root = new RootCommand("cairn (ledger test child)") { LedgerCommand.Create(), ModelCommand.Create(), AdapterCommand.Create() };
         return root.Parse(args).Invoke();
     }
 

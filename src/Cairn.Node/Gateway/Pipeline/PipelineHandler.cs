@@ -108,7 +108,7 @@ public sealed class PipelineHandler(ProviderDirectory directory, GatewayState ga
                 EngineBuild = ProviderState.EngineBuild,
             }.Sign(gateway.Key);
             // The fee goes to the last stage, which sampled every token; splitting it by stage is not done yet.
-            var settlement = ledger.Settle(holdId, (long)receipt.Price, Address.Parse(run.Chain[^1].Provider.Id), receipt.Hash(), out _);
+            var settlement = ledger.Settle(holdId, (long)receipt.Price, Address.Parse(run.Chain[^1].Provider.Id), receipt.Hash(), inference.ModelHash, inference.AdapterHashes, out _);
             if (!settlement.IsOk) throw new InvalidOperationException($"settlement refused: {settlement}");
             settled = true;
             receipts.Add(new StoredReceipt(id, model.Name, client.ToString(), inference, receipt, time.GetUtcNow()));
