@@ -33,6 +33,7 @@ public static class GatewayNode
         builder.Services.AddSingleton(sp => new ProviderDirectory(sp.GetRequiredService<TimeProvider>())
         {
             Eligible = id => Cairn.Protocol.Identity.Address.TryParse(id, out var a, out _) && ledger.IsEligible(a),
+            Allowed = (contribution, id) => Cairn.Protocol.Identity.Address.TryParse(id, out var a, out _) && ledger.Contributions.IsAllowed(contribution, a),
         });
         builder.Services.AddSingleton(new ReceiptStore(options.DataDirectory));
         var referees = new RefereeModels(options.RefereeModels, options.RefereeThreads);

@@ -25,6 +25,8 @@ public sealed class ProviderDirectory(TimeProvider time)
 
     /// <summary>Whether a provider may receive work (the ledger: stake at least the minimum); all may when unset.</summary>
     public Func<string, bool>? Eligible { get; init; }
+    /// <summary>Whether the provider (by id) may serve the model or adapter (by file hash): the registry's allowed set for private contributions; null allows all.</summary>
+    public Func<Protocol.Crypto.Hash256, string, bool>? Allowed { get; init; }
 
     public ProviderEntry Register(RegisterRequest request)
     {
@@ -40,7 +42,7 @@ public sealed class ProviderDirectory(TimeProvider time)
                 old.Dispose();
                 return existing;
             }
-            var entry = new ProviderEntry(request, channel, time.GetUtcNow());
+            var entry = new ProviderEntry(request, channel, time.GetUtcNow()) { Allowed = Allowed };
             _providers.Add(request.ProviderId, entry);
             return entry;
         }

@@ -26,18 +26,26 @@ public sealed class ProviderEntry(RegisterRequest announcement, GrpcChannel chan
     /// Whether this provider announces the whole model <paramref name="model"/> names (<c>base</c> or
     /// <c>base+adapter…</c>: it must announce every adapter — providers load adapter files themselves, the network never
     /// sends them). Routing and the choice of validators both go through here.
-    /// MERGE POINT for private adapters: add the registry's allowed-set check (ContributionRegistry.IsAllowed(adapter,
-    /// provider) for each resolved adapter hash) in <see cref="AllowedToServe"/>.
+    /// A private model or adapter (DESIGN.md §7) is served only by the providers its author allowed
+    /// (<see cref="Allowed"/>, the registry's <c>ContributionRegistry.IsAllowed</c>).
     /// </summary>
-    public bool Serves(string model) => Resolve(model) is { } r && AllowedToServe(r.Adapters);
+    public bool Serves(string model) => Resolve(model) is { } r && AllowedToServe(r.Model, r.Adapters);
+
+    /// <summary>The registry's check, set by the directory: may this provider serve the contribution with this file hash?</summary>
+    public Func<Protocol.Crypto.Hash256, string, bool>? Allowed { get; init; }
 
     /// <summary>The announced model and adapter hashes <paramref name="model"/> names, or null.</summary>
     public (ModelInfo Model, Protocol.Crypto.Hash256[] Adapters)? Resolve(string model) => ModelWithAdapters.Resolve(Announcement.Models, model);
 
-    /// <summary>The single place where the registry's allowed-provider filter for private adapters goes (issue 9); today every provider holding an adapter may serve it.</summary>
-    private static bool AllowedToServe(Protocol.Crypto.Hash256[] adapters)
+    /// <summary>The registry's allowed-provider filter for private models and adapters (issue 9), for the base model and every adapter.</summary>
+    private bool AllowedToServe(ModelInfo model, Protocol.Crypto.Hash256[] adapters)
     {
-        _ = adapters;
+        if (Allowed is null) return true;
+        if (model.Hash.Length == Protocol.Crypto.Hash256.Size && !Allowed(new Protocol.Crypto.Hash256(model.Hash.Span), Id)) return false;
+        foreach (var adapter in adapters)
+        {
+            if (!Allowed(adapter, Id)) return false;
+        }
         return true;
     }
 
