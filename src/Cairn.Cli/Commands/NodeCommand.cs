@@ -26,7 +26,7 @@ internal static class NodeCommand
         var fault = new Option<string?>("--fault") { Hidden = true, Description = "FAULT INJECTION for tests, comma-separated (see ProviderFaults): bad-signature, stall-after-tokens:N, claim-speed:X, wrong-seed, forge-commitment, substitute-model:FILE, cheaper-type:TYPE, skip-layers:L[,L…], random-tokens, truncate:N, forge-layer-hashes[:L], lazy-validator, collude:DIR" };
         var command = new Command("node", "Run a provider: serve models to a gateway and sign a receipt for every answer")
         {
-            gateway, models, tokenizer, template, port, threads, price, layers, memory, slowdown, key, passphraseEnv, parent, fault,
+            gateway, models, adapters, tokenizer, template, port, threads, price, layers, memory, slowdown, key, passphraseEnv, parent, fault,
         };
         command.SetAction((parse, cancel) => Task.FromResult(CliErrors.Run(() =>
         {
