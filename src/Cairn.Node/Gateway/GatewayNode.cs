@@ -35,7 +35,7 @@ public static class GatewayNode
             Eligible = id => Cairn.Protocol.Identity.Address.TryParse(id, out var a, out _) && ledger.IsEligible(a),
         });
         builder.Services.AddSingleton(new ReceiptStore(options.DataDirectory));
-        var referees = new RefereeModels(options.RefereeModels, options.RefereeThreads);
+        var referees = new RefereeModels(options.RefereeModels, options.RefereeThreads, options.RefereeAdapters);
         builder.Services.AddSingleton(referees);
         builder.Services.AddSingleton<ChallengeService>();
         builder.Services.AddSingleton<Pipeline.PipelineHandler>();

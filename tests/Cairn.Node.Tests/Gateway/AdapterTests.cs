@@ -128,6 +128,27 @@ public sealed class AdapterTests
         await AssertOnlyCheaterSlashed(net, cheater.Id, honest.Select(h => h.Id));
     }
 
+    [Fact]
+    public async Task An_ignore_adapter_cheater_loses_a_refereed_dispute_when_the_gateway_has_the_adapter()
+    {
+        string adapter = await SharedAdapter.Value;
+        await using var net = await Devnet.StartWithGatewayArgsAsync(0, ["--challenge-rate", "1", "--model", Devnet.ModelPath, "--adapter", adapter]);
+        var cheater = await net.AddNodeAsync(Devnet.ModelPath, ["--adapter", adapter], "ignore-adapter,claim-speed:1e9");
+        var honest = await net.AddNodeAsync(Devnet.ModelPath, ["--adapter", adapter]);
+
+        var d = await CheaterCaught(net, cheater.Id);
+        // The adapter changes attn_q of layer 0, so the traces part at the first step's first layer: the referee recomputes
+        // that layer with the adapter and agrees with the honest side.
+        Assert.Equal(("layer", 0, 0), (d.GetProperty("kind").GetString(), d.GetProperty("step").GetInt32(), d.GetProperty("layer").GetInt32()));
+        string id = d.GetProperty("id").GetString()!;
+        byte[] evidence = await net.Http.GetByteArrayAsync($"/v1/disputes/{id}/evidence");
+        Assert.Equal(d.GetProperty("evidence").GetString(), Cairn.Protocol.Crypto.Keccak256.Hash(evidence).ToString());
+        var decoded = Cairn.Protocol.Sampling.DisputeEvidence.Decode(evidence);
+        Assert.Equal([Sha256Hex(adapter)], decoded.Request.AdapterHashes.Select(h => h.ToString()).ToArray());
+        Assert.True(decoded.Check().IsValid);
+        await AssertOnlyCheaterSlashed(net, cheater.Id, [honest.Id]);
+    }
+
     /// <summary>Sends an adapter request (the cheater claims the speed to get it) and waits for its dispute; the settled dispute.</summary>
     private static async Task<JsonElement> CheaterCaught(Devnet net, string cheater)
     {
