@@ -219,7 +219,7 @@ public static class DisputeReferee
     /// gives (the head on the agreed hidden row, or a replay of the prefix when there is none). Valid iff it equals the
     /// evidence's expected continuation (and so the verdict holds).
     /// </summary>
-    public static (ValidationResult Result, TokenRuling? Ruling) RecheckToken(Transformer transformer, TokenDisputeEvidence e)
+    public static (ValidationResult Result, TokenRuling? Ruling) RecheckToken(Transformer transformer, TokenDisputeEvidence e, IReadOnlyList<LoraAdapter>? adapters = null)
     {
         var check = e.Check();
         if (!check.IsValid) return (check, null);
@@ -230,6 +230,7 @@ public static class DisputeReferee
             {
                 FinalHidden = e.Hidden.Length > 0 ? e.Hidden : null,
                 AgreedFinalHash = e.StepLayers.Count > 0 ? e.StepLayers[^1].ToArray() : null,
+                Adapters = adapters ?? [],
             };
             ruling = TokenReferee.Decide(transformer, c);
         }

@@ -147,6 +147,16 @@ public sealed class AdapterTests
         Assert.Equal([Sha256Hex(adapter)], decoded.Request.AdapterHashes.Select(h => h.ToString()).ToArray());
         Assert.True(decoded.Check().IsValid);
         await AssertOnlyCheaterSlashed(net, cheater.Id, [honest.Id]);
+
+        // cairn verify re-checks it with the adapter, and refuses to judge without it.
+        string file = Path.Combine(net.DataDirectory, "copy.evidence");
+        await File.WriteAllBytesAsync(file, evidence);
+        var ok = await CairnCli.RunAsync("verify", file, "--model", Devnet.ModelPath, "--adapter", adapter, "--threads", "1");
+        Assert.True(ok.ExitCode == 0, $"exit {ok.ExitCode}\n{ok.StdOut}\n{ok.StdErr}");
+        Assert.Contains("verdict holds", ok.StdOut);
+        var without = await CairnCli.RunAsync("verify", file, "--model", Devnet.ModelPath, "--threads", "1");
+        Assert.True(without.ExitCode == 2, $"exit {without.ExitCode}\n{without.StdOut}\n{without.StdErr}");
+        Assert.Contains("give its file with --adapter", without.StdErr);
     }
 
     /// <summary>Sends an adapter request (the cheater claims the speed to get it) and waits for its dispute; the settled dispute.</summary>
