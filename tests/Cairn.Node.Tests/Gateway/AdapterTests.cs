@@ -48,6 +48,7 @@ public sealed class AdapterTests
             var (view, request) = await Receipt(net, id);
             Assert.Equal(adapted.Id, view.GetProperty("provider").GetString());
             Assert.Equal([Sha256Hex(adapter)], request.AdapterHashes.Select(h => h.ToString()).ToArray());
+            Assert.Equal([Sha256Hex(adapter)], view.GetProperty("adapters").EnumerateArray().Select(h => h.GetString()!).ToArray());
         }
         var basePlain = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < 8; i++)
@@ -58,6 +59,32 @@ public sealed class AdapterTests
             basePlain.Add(view.GetProperty("provider").GetString()!);
         }
         Assert.Subset(new HashSet<string>([plain.Id, adapted.Id]), basePlain);
+
+        // /v1/models lists the adapter as base+adapter, next to the base model.
+        var models = JsonDocument.Parse(await net.Http.GetStringAsync("/v1/models")).RootElement.GetProperty("data").EnumerateArray()
+            .Select(m => m.GetProperty("id").GetString()!).ToArray();
+        Assert.Equal([Devnet.ModelName, model], models);
+
+        // The body field adapters: [...] names the same request as base+adapter: same provider, same adapters, same answer.
+        var (byModel, textByModel) = await Complete(net, model, Prompt, seed: 5);
+        using var byField = await net.Http.PostAsJsonAsync("/v1/completions", new { model = Devnet.ModelName, adapters = new[] { AdapterName }, prompt = Prompt, max_tokens = 16, temperature = 0.8, seed = 5 });
+        string fieldBody = await byField.Content.ReadAsStringAsync();
+        Assert.True(byField.StatusCode == HttpStatusCode.OK, fieldBody);
+        var fieldAnswer = JsonDocument.Parse(fieldBody).RootElement;
+        Assert.Equal(model, fieldAnswer.GetProperty("model").GetString());
+        Assert.Equal(textByModel, fieldAnswer.GetProperty("choices")[0].GetProperty("text").GetString());
+        var (fieldView, fieldRequest) = await Receipt(net, fieldAnswer.GetProperty("id").GetString()!);
+        Assert.Equal(adapted.Id, fieldView.GetProperty("provider").GetString());
+        Assert.Equal([Sha256Hex(adapter)], fieldRequest.AdapterHashes.Select(h => h.ToString()).ToArray());
+        Assert.Equal((await Receipt(net, byModel)).View.GetProperty("output_commitment").GetString(), fieldView.GetProperty("output_commitment").GetString());
+
+        // Both places naming different adapters is a clear 400, not a guess.
+        using var both = await net.Http.PostAsJsonAsync("/v1/completions", new { model, adapters = new[] { "other" }, prompt = Prompt, max_tokens = 4 });
+        Assert.Equal(HttpStatusCode.BadRequest, both.StatusCode);
+        var error = JsonDocument.Parse(await both.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
+        Assert.Equal(("adapters", "adapters_mismatch"), (error.GetProperty("param").GetString(), error.GetProperty("code").GetString()));
+        Assert.Contains("'style'", error.GetProperty("message").GetString());
+        Assert.Contains("'other'", error.GetProperty("message").GetString());
     }
 
     [Fact]
