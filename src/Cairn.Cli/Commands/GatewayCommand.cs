@@ -28,8 +28,9 @@ internal static class GatewayCommand
         var collusion = new Option<string>("--collusion") { Description = "r: assumed share of colluding stake, in the safety check", DefaultValueFactory = _ => "0" };
         var validators = new Option<int>("--validators") { Description = "n: validators drawn for each challenged receipt; each that disagrees with the asserter is disputed", DefaultValueFactory = _ => 1 };
         var models = new Option<string[]>("--model") { Description = "A GGUF model file the gateway loads to referee disputes on it (repeatable; never served). Without one a disagreement is settled by a tie-breaker re-execution", AllowMultipleArgumentsPerToken = false };
+        var adapters = new Option<string[]>("--adapter") { Description = "A LoRA adapter GGUF the referee applies to disputes on requests naming it (repeatable; needs its base model as --model). Without it such a disagreement is settled by a tie-breaker re-execution", AllowMultipleArgumentsPerToken = false };
         var parent = new Option<int?>("--parent-pid") { Hidden = true };
-        var command = new Command("gateway", "Run a gateway: the OpenAI-compatible API, routing and receipts") { port, grpcPort, apiKeys, data, key, passphraseEnv, postgres, credit, stake, epoch, challengeRate, validatorReward, asserterReward, clientDiscount, slash, workCost, collusion, validators, models, parent };
+        var command = new Command("gateway", "Run a gateway: the OpenAI-compatible API, routing and receipts") { port, grpcPort, apiKeys, data, key, passphraseEnv, postgres, credit, stake, epoch, challengeRate, validatorReward, asserterReward, clientDiscount, slash, workCost, collusion, validators, models, adapters, parent };
         command.SetAction((parse, cancel) => Task.FromResult(CliErrors.Run(() =>
         {
             var keys = parse.GetValue(apiKeys) is { Length: > 0 } given ? given : ["sk-cairn-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))];
@@ -55,6 +56,7 @@ internal static class GatewayCommand
                 Collusion = ParseProbability(parse.GetValue(collusion)!, "--collusion"),
                 Validators = parse.GetValue(validators) is >= 1 and <= 16 and var n ? n : throw new ArgumentException($"--validators {parse.GetValue(validators)} is out of range (1 to 16)"),
                 RefereeModels = (parse.GetValue(models) ?? []).Select(m => File.Exists(m) ? Path.GetFullPath(m) : throw new ArgumentException($"--model {m}: no such file")).ToArray(),
+                RefereeAdapters = (parse.GetValue(adapters) ?? []).Select(a => File.Exists(a) ? Path.GetFullPath(a) : throw new ArgumentException($"--adapter {a}: no such file")).ToArray(),
                 RefereeThreads = Math.Max(1, Environment.ProcessorCount / 2),
             };
             if (options.ChallengeRate.PartsPerMillion > 0)

@@ -23,7 +23,7 @@ internal static class NodeCommand
         var slowdown = new Option<double>("--slowdown") { Description = "Emulate a slower device: after each stage step sleep (X - 1) x its compute time", DefaultValueFactory = _ => 1 };
         var parent = new Option<int?>("--parent-pid") { Hidden = true };
         var adapters = new Option<string[]>("--adapter") { Description = "LoRA adapter GGUF (llama.cpp's format) to serve on the model it fits; repeatable. Adapter files never leave this machine" };
-        var fault = new Option<string?>("--fault") { Hidden = true, Description = "FAULT INJECTION for tests, comma-separated (see ProviderFaults): bad-signature, stall-after-tokens:N, claim-speed:X, wrong-seed, forge-commitment, substitute-model:FILE, cheaper-type:TYPE, skip-layers:L[,L…], random-tokens, truncate:N, forge-layer-hashes[:L], lazy-validator, collude:DIR" };
+        var fault = new Option<string?>("--fault") { Hidden = true, Description = "FAULT INJECTION for tests, comma-separated (see ProviderFaults): bad-signature, stall-after-tokens:N, claim-speed:X, wrong-seed, forge-commitment, substitute-model:FILE, cheaper-type:TYPE, skip-layers:L[,L…], random-tokens, truncate:N, forge-layer-hashes[:L], lazy-validator, collude:DIR, ignore-adapter" };
         var command = new Command("node", "Run a provider: serve models to a gateway and sign a receipt for every answer")
         {
             gateway, models, adapters, tokenizer, template, port, threads, price, layers, memory, slowdown, key, passphraseEnv, parent, fault,

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Security.Cryptography;
+using Cairn.Engine.Adapters;
 using Cairn.Engine.Inference;
 using Cairn.Engine.Models;
 using Cairn.Engine.Verification;
@@ -26,7 +27,8 @@ public static class VerifyCommand
         var evidence = new Argument<FileInfo>("EVIDENCE") { Description = "A DisputeEvidence file (canonical encoding)" };
         var model = new Option<FileInfo>("--model", "-m") { Description = "The GGUF model the request names", Required = true };
         var threads = new Option<int>("--threads", "-t") { Description = "Threads (never changes a bit)", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var command = new Command("verify", "Re-check a dispute's verdict by recomputing the disputed layer") { evidence, model, threads };
+        var adapterFiles = new Option<FileInfo[]>("--adapter") { Description = "A LoRA adapter GGUF the request names (repeatable; matched by SHA-256)", AllowMultipleArgumentsPerToken = false };
+        var command = new Command("verify", "Re-check a dispute's verdict by recomputing the disputed layer") { evidence, model, threads, adapterFiles };
         command.SetAction(parse => CliErrors.Run(() =>
         {
             var file = parse.GetValue(evidence)!;
@@ -49,11 +51,24 @@ public static class VerifyCommand
                 Console.Error.WriteLine($"cairn: verify: {modelFile.Name} hashes to {Convert.ToHexStringLower(fileHash)}, the request names model {request.ModelHash}");
                 return 2;
             }
+            var loaded = (parse.GetValue(adapterFiles) ?? []).Select(f => LoraAdapter.Load(f.FullName)).ToArray();
+            var adapters = new LoraAdapter[request.AdapterHashes.Count];
+            for (int i = 0; i < adapters.Length; i++)
+            {
+                var hash = request.AdapterHashes[i];
+                var found = loaded.FirstOrDefault(a => new Hash256(a.Hash) == hash);
+                if (found is null)
+                {
+                    Console.Error.WriteLine($"cairn: verify: the request names adapter {hash}; give its file with --adapter");
+                    return 2;
+                }
+                adapters[i] = found;
+            }
             var transformer = new Transformer(Model.Load(modelFile.FullName), Math.Max(1, parse.GetValue(threads)));
             ValidationResult result;
             if (sampling is { } e2)
             {
-                (result, var ruling) = Cairn.Node.Gateway.DisputeReferee.RecheckToken(transformer, e2);
+                (result, var ruling) = Cairn.Node.Gateway.DisputeReferee.RecheckToken(transformer, e2, adapters);
                 Console.WriteLine($"evidence {e2.Hash()} (sampling dispute): request {e2.Request.Hash()}, asserter {e2.AsserterReceipt.Provider}, validator {e2.ValidatorReceipt.Provider}");
                 Console.WriteLine($"disputed generated index {e2.Index}: asserter {Claim(e2.AsserterClaim)}, validator {Claim(e2.ValidatorClaim)}, expected {Claim(e2.Expected)}; verdict {e2.Verdict}");
                 if (ruling is not null) Console.WriteLine($"referee: {Claim(ruling.Token)} ({ruling.Reason})");
@@ -61,7 +76,7 @@ public static class VerifyCommand
             else
             {
                 var e = layer!;
-                (result, var referee) = Recheck(transformer, e);
+                (result, var referee) = Recheck(transformer, e, adapters);
                 Console.WriteLine($"evidence {e.Hash()}: request {e.Request.Hash()}, asserter {e.AsserterReceipt.Provider}, validator {e.ValidatorReceipt.Provider}");
                 Console.WriteLine($"disputed step {e.Step}, layer {e.Layer}; verdict {e.Verdict}");
                 if (referee is not null)
@@ -81,7 +96,7 @@ public static class VerifyCommand
     private static string Claim(int token) => token == TokenDisputeEvidence.End ? "end" : $"token {token}";
 
     /// <summary>The evidence's own checks, then the referee rerun on this machine; valid iff the verdict holds.</summary>
-    public static (ValidationResult Result, RefereeResult? Referee) Recheck(Transformer transformer, DisputeEvidence e)
+    public static (ValidationResult Result, RefereeResult? Referee) Recheck(Transformer transformer, DisputeEvidence e, IReadOnlyList<LoraAdapter>? adapters = null)
     {
         var check = e.Check();
         if (!check.IsValid) return (check, null);
@@ -95,6 +110,7 @@ public static class VerifyCommand
                 Layer = e.Layer,
                 Inputs = e.Layer == 0 ? null : e.Inputs.ToArray(),
                 AgreedInputHashes = e.Layer == 0 ? null : e.AgreedInputHashes().Select(h => h.ToArray()).ToArray(),
+                Adapters = adapters ?? [],
             });
         }
         catch (Exception x) when (x is RefereeException or ArgumentException)

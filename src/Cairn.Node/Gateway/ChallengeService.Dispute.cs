@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Cairn.Engine.Adapters;
 using Cairn.Engine.Inference;
 using Cairn.Node.Rpc;
 using Cairn.Protocol.Crypto;
@@ -29,7 +30,7 @@ public sealed partial class ChallengeService
     [System.Text.RegularExpressions.GeneratedRegex("^[0-9a-f]{64}-[0-9]{1,3}$")]
     private static partial System.Text.RegularExpressions.Regex DisputeIds();
 
-    private async Task<DisputeView> Dispute(string disputeId, string requestId, Transformer referee, GenerateRequest generate, InferenceRequest request, Side asserter, Side validator)
+    private async Task<DisputeView> Dispute(string disputeId, string requestId, Transformer referee, LoraAdapter[] adapters, GenerateRequest generate, InferenceRequest request, Side asserter, Side validator)
     {
         int dim = referee.Config.Dim;
         var revealed = await Task.WhenAll(FetchTrace(asserter.Entry, generate.Request, asserter.Tokens, -1, 0, dim), FetchTrace(validator.Entry, generate.Request, validator.Tokens, -1, 0, dim));
@@ -39,7 +40,7 @@ public sealed partial class ChallengeService
         string? vForfeit = v is null ? revealed[1].Failure : DisputeReferee.Binding(v);
         if (aForfeit != null || vForfeit != null) return Forfeit(disputeId, requestId, asserter, validator, aForfeit, vForfeit);
 
-        var (ruling, unresolved) = await DisputeReferee.SettleAsync(referee, request, [.. generate.Stop], a!, v!, async (fromAsserter, layer, steps) =>
+        var (ruling, unresolved) = await DisputeReferee.SettleAsync(referee, adapters, request, [.. generate.Stop], a!, v!, async (fromAsserter, layer, steps) =>
         {
             var side = fromAsserter ? asserter : validator;
             return (await FetchTrace(side.Entry, generate.Request, side.Tokens, layer, steps, dim)).Captured;

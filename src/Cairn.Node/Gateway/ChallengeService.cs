@@ -144,9 +144,9 @@ public sealed partial class ChallengeService(ProviderDirectory directory, Gatewa
         }
         // Each provider is its own operator until operators are registered. n validators are drawn, and one more: the
         // tie-breaker, asked only when the gateway has no model to referee a disagreement with.
-        // The gateway's referee models carry no adapters yet: a request with adapters is settled by re-execution on a
-        // provider that serves them (validators come from that set: Serves checks the adapters).
-        var referee = request.AdapterHashes.Count == 0 ? referees.Find(request.ModelHash) : null;
+        // A request with adapters is refereed only when the gateway holds the model and every adapter (--adapter);
+        // otherwise by re-execution on a provider that serves them (validators come from that set: Serves checks them).
+        var referee = referees.Find(request.ModelHash, request.AdapterHashes);
         int n = options.Validators;
         var chosen = ValidatorSelection.Select(secret, receiptHash, candidates.Select(c => c.Candidate), asserterAddress, asserterAddress, n + (referee is null ? 1 : 0));
         if (chosen.Count == 0)
@@ -181,7 +181,7 @@ public sealed partial class ChallengeService(ProviderDirectory directory, Gatewa
             }
             // They disagree: the referee settles it on the gateway's own copy of the model, or without one a tie-breaker.
             var dispute = referee != null
-                ? await Dispute($"{id}-{k}", requestId, referee, generate, request, asserterSide, new Side(validator, answer, tokens!))
+                ? await Dispute($"{id}-{k}", requestId, referee.Value.Transformer, referee.Value.Adapters, generate, request, asserterSide, new Side(validator, answer, tokens!))
                 : await TieBreak(id, k, breaker, validation, request, asserter, receipt, validator, answer);
             outcomes.Add((validator, answer, dispute.Verdict, dispute.Slashed, dispute));
         }
@@ -221,7 +221,8 @@ public sealed partial class ChallengeService(ProviderDirectory directory, Gatewa
         Receipt? tie = null;
         if (breaker != null) (tie, _, _) = await Ask(breaker, validation, request);
         var evidence = PairHash(receipt, answer);
-        string detail = $"the gateway has no model {request.ModelHash} to referee with (cairn gateway --model): settled by a re-execution on {breaker?.Id ?? "nobody (no other provider)"}";
+        string missing = request.AdapterHashes.Count == 0 ? $"no model {request.ModelHash}" : $"no model {request.ModelHash} with adapter(s) {string.Join(", ", request.AdapterHashes)}";
+        string detail = $"the gateway has {missing} to referee with (cairn gateway --model, --adapter): settled by a re-execution on {breaker?.Id ?? "nobody (no other provider)"}";
         string disputeId = $"{id}-{k}";
         if (tie != null && tie.OutputCommitment == answer.OutputCommitment)
         {

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Cairn.Engine.Adapters;
 using Cairn.Engine.Commitments;
 using Cairn.Engine.Inference;
 using Cairn.Engine.Sampling;
@@ -50,20 +51,24 @@ public static class DisputeReferee
     }
 
     /// <summary>Settles a dispute between two bound sides; null with a reason when it cannot (no difference, no agreed inputs delivered).</summary>
-    public static async Task<(DisputeRuling? Ruling, string? Unresolved)> SettleAsync(Transformer transformer, InferenceRequest request, IReadOnlyList<string> stops,
-        DisputeSide asserter, DisputeSide validator, Capture capture)
+    public static Task<(DisputeRuling? Ruling, string? Unresolved)> SettleAsync(Transformer transformer, InferenceRequest request, IReadOnlyList<string> stops,
+        DisputeSide asserter, DisputeSide validator, Capture capture) => SettleAsync(transformer, [], request, stops, asserter, validator, capture);
+
+    /// <summary>As above for a request with LoRA adapters: <paramref name="adapters"/> are its adapters, in request order.</summary>
+    public static async Task<(DisputeRuling? Ruling, string? Unresolved)> SettleAsync(Transformer transformer, IReadOnlyList<LoraAdapter> adapters, InferenceRequest request,
+        IReadOnlyList<string> stops, DisputeSide asserter, DisputeSide validator, Capture capture)
     {
         var a = asserter.Commitment();
         var v = validator.Commitment();
         int prompt = request.PromptTokens.Count;
         int? index = TokenDisputeEvidence.FirstTokenDifference(asserter.Tokens, validator.Tokens);
         if (Bisection.FirstDifferingStep(a.StepRoots, v.StepRoots) is int t && t < a.Steps && t < v.Steps && (index is null || t <= prompt + index - 1))
-            return await LayerDispute(transformer, request, asserter, validator, a, v, capture);
-        if (index is int i) return await TokenDispute(transformer, request, stops, asserter, validator, a, v, i, capture);
+            return await LayerDispute(transformer, adapters, request, asserter, validator, a, v, capture);
+        if (index is int i) return await TokenDispute(transformer, adapters, request, stops, asserter, validator, a, v, i, capture);
         return (null, "the traces and tokens are equal");
     }
 
-    private static async Task<(DisputeRuling?, string?)> LayerDispute(Transformer transformer, InferenceRequest request, DisputeSide asserter, DisputeSide validator,
+    private static async Task<(DisputeRuling?, string?)> LayerDispute(Transformer transformer, IReadOnlyList<LoraAdapter> adapters, InferenceRequest request, DisputeSide asserter, DisputeSide validator,
         TraceCommitment a, TraceCommitment v, Capture capture)
     {
         var point = Bisection.FirstDifference(a, v)!.Value;
@@ -71,7 +76,7 @@ public static class DisputeReferee
         int[] fed = [.. request.PromptTokens, .. asserter.Tokens];
         RefereeResult? result = null;
         float[][]? inputs = null;
-        if (l == 0) result = Referee.Recompute(transformer, new RefereeCase { Tokens = fed, Step = t, Layer = 0 });
+        if (l == 0) result = Referee.Recompute(transformer, new RefereeCase { Tokens = fed, Step = t, Layer = 0, Adapters = adapters });
         else
         {
             var agreed = Enumerable.Range(0, t + 1).Select(s => a.LayerHashes(s)![l - 1].ToArray()).ToArray();
@@ -81,7 +86,7 @@ public static class DisputeReferee
                 if (rows is null) continue;
                 try
                 {
-                    result = Referee.Recompute(transformer, new RefereeCase { Tokens = fed, Step = t, Layer = l, Inputs = rows, AgreedInputHashes = agreed });
+                    result = Referee.Recompute(transformer, new RefereeCase { Tokens = fed, Step = t, Layer = l, Inputs = rows, AgreedInputHashes = agreed, Adapters = adapters });
                     inputs = rows;
                     break;
                 }
@@ -122,12 +127,12 @@ public static class DisputeReferee
             $"step {t}, layer {l}: recomputed {recomputed} in {result.Elapsed.TotalMilliseconds:F1} ms over {result.Positions} positions"), null);
     }
 
-    private static async Task<(DisputeRuling?, string?)> TokenDispute(Transformer transformer, InferenceRequest request, IReadOnlyList<string> stops,
+    private static async Task<(DisputeRuling?, string?)> TokenDispute(Transformer transformer, IReadOnlyList<LoraAdapter> adapters, InferenceRequest request, IReadOnlyList<string> stops,
         DisputeSide asserter, DisputeSide validator, TraceCommitment a, TraceCommitment v, int index, Capture capture)
     {
         int prompt = request.PromptTokens.Count, s = prompt + index - 1, last = transformer.Config.Layers - 1;
         bool both = s < a.Steps && s < v.Steps;
-        var c = Case(transformer, request, stops, asserter.Tokens[..index]);
+        var c = Case(transformer, request, stops, asserter.Tokens[..index]) with { Adapters = adapters };
         byte[]? agreedHash = both ? a.LayerHashes(s)![last].ToArray() : null;
         float[]? hidden = null;
         if (both && TokenReferee.MustEnd(transformer, c) is null)
@@ -214,7 +219,7 @@ public static class DisputeReferee
     /// gives (the head on the agreed hidden row, or a replay of the prefix when there is none). Valid iff it equals the
     /// evidence's expected continuation (and so the verdict holds).
     /// </summary>
-    public static (ValidationResult Result, TokenRuling? Ruling) RecheckToken(Transformer transformer, TokenDisputeEvidence e)
+    public static (ValidationResult Result, TokenRuling? Ruling) RecheckToken(Transformer transformer, TokenDisputeEvidence e, IReadOnlyList<LoraAdapter>? adapters = null)
     {
         var check = e.Check();
         if (!check.IsValid) return (check, null);
@@ -225,6 +230,7 @@ public static class DisputeReferee
             {
                 FinalHidden = e.Hidden.Length > 0 ? e.Hidden : null,
                 AgreedFinalHash = e.StepLayers.Count > 0 ? e.StepLayers[^1].ToArray() : null,
+                Adapters = adapters ?? [],
             };
             ruling = TokenReferee.Decide(transformer, c);
         }

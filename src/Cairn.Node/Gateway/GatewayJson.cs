@@ -11,7 +11,7 @@ public sealed record ModelEntry(string Id, string Object, long Created, [propert
 public sealed record ModelList(string Object, ModelEntry[] Data);
 
 public sealed record ReceiptView(string Id, string Model, string Provider, string RequestHash, string OutputCommitment, string TraceRoot,
-    int PromptTokens, int CompletionTokens, ulong Price, string EngineBuild, string RequestHex, string ReceiptHex);
+    int PromptTokens, int CompletionTokens, ulong Price, string EngineBuild, string RequestHex, string ReceiptHex, string[] Adapters);
 
 /// <summary>One registered model or adapter as <c>GET /v1/contributions</c> lists it (docs/contributions.md).</summary>
 public sealed record ContributionView(string Kind, string Name, string Entry, string FileSha256, string? BaseModel, int RoyaltyBps, string License,

@@ -36,7 +36,7 @@ public static class GatewayNode
             Allowed = (contribution, id) => Cairn.Protocol.Identity.Address.TryParse(id, out var a, out _) && ledger.Contributions.IsAllowed(contribution, a),
         });
         builder.Services.AddSingleton(new ReceiptStore(options.DataDirectory));
-        var referees = new RefereeModels(options.RefereeModels, options.RefereeThreads);
+        var referees = new RefereeModels(options.RefereeModels, options.RefereeThreads, options.RefereeAdapters);
         builder.Services.AddSingleton(referees);
         builder.Services.AddSingleton<ChallengeService>();
         builder.Services.AddSingleton<Pipeline.PipelineHandler>();
@@ -58,7 +58,7 @@ public static class GatewayNode
         app.MapGet("/v1/models", (HttpContext ctx, ProviderDirectory d, GatewayOptions o) =>
         {
             ApiKeyAuth.Authenticate(ctx, o);
-            return Results.Json(new ModelList("list", d.Models().Select(m => new ModelEntry(m.Name, "model", 0, "cairn")).ToArray()), GatewayJson.Default.ModelList);
+            return Results.Json(new ModelList("list", d.ModelIds().Select(m => new ModelEntry(m, "model", 0, "cairn")).ToArray()), GatewayJson.Default.ModelList);
         });
         app.MapPost("/v1/completions", (HttpContext ctx, CompletionHandler h) => h.Handle(ctx, chat: false));
         app.MapPost("/v1/chat/completions", (HttpContext ctx, CompletionHandler h) => h.Handle(ctx, chat: true));
@@ -68,7 +68,8 @@ public static class GatewayNode
             var r = store.Find(id) ?? throw OpenAiError.NotFound($"no receipt '{id}'", "id", "receipt_not_found");
             return Results.Json(new ReceiptView(r.Id, r.Model, r.Receipt.Provider.ToString(), r.Receipt.RequestHash.ToString(),
                 r.Receipt.OutputCommitment.ToString(), r.Receipt.TraceRoot.ToString(), r.Receipt.PromptTokens, r.Receipt.CompletionTokens,
-                r.Receipt.Price, r.Receipt.EngineBuild, Convert.ToHexStringLower(r.Request.Encode()), Convert.ToHexStringLower(r.Receipt.Encode())),
+                r.Receipt.Price, r.Receipt.EngineBuild, Convert.ToHexStringLower(r.Request.Encode()), Convert.ToHexStringLower(r.Receipt.Encode()),
+                r.Request.AdapterHashes.Select(h => h.ToString()).ToArray()),
                 GatewayJson.Default.ReceiptView);
         });
         app.MapGet("/v1/challenges", (HttpContext ctx, ChallengeService challenges, GatewayOptions o) =>

@@ -48,6 +48,11 @@ public sealed record GatewayOptions
     /// is not here falls back to a tie-breaker re-execution.
     /// </summary>
     public IReadOnlyList<string> RefereeModels { get; init; } = [];
+    /// <summary>
+    /// LoRA adapter files the referee applies (<c>--adapter</c>), keyed by their SHA-256 like providers key them; a
+    /// challenged request naming an adapter that is not here falls back to a tie-breaker re-execution.
+    /// </summary>
+    public IReadOnlyList<string> RefereeAdapters { get; init; } = [];
     /// <summary>Threads of the referee's transformer (never changes a bit).</summary>
     public int RefereeThreads { get; init; } = 1;
     /// <summary>r: the assumed share of colluding stake, for the safety check.</summary>

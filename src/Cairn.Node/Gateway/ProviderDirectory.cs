@@ -81,6 +81,15 @@ public sealed class ProviderDirectory(TimeProvider time)
     public IReadOnlyList<ModelInfo> Models() =>
         Healthy().SelectMany(p => p.Announcement.Models).GroupBy(m => m.Name).Select(g => g.First()).OrderBy(m => m.Name, StringComparer.Ordinal).ToList();
 
+    /// <summary>
+    /// What <c>GET /v1/models</c> lists: every model a healthy provider serves whole or in stages, and <c>base+adapter</c>
+    /// for every adapter a healthy provider announces on a whole model.
+    /// </summary>
+    public IReadOnlyList<string> ModelIds() =>
+        Models().Select(m => m.Name)
+            .Concat(Healthy().SelectMany(p => p.Announcement.Models).Where(m => m.LayerEnd == 0).SelectMany(m => m.Adapters.Select(a => m.Name + "+" + a.Name)))
+            .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+
     /// <summary>The best healthy provider for <paramref name="model"/>, skipping <paramref name="exclude"/>; null if none.</summary>
     public ProviderEntry? Choose(string model, IReadOnlySet<string> exclude) =>
         Healthy().Where(p => p.Serves(model) && !exclude.Contains(p.Id) && (Eligible?.Invoke(p.Id) ?? true))

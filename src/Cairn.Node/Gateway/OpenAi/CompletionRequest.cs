@@ -45,6 +45,7 @@ public sealed record CompletionRequest
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object) throw OpenAiError.BadRequest("the request body must be a JSON object");
             string model = String(root, "model") ?? throw OpenAiError.BadRequest("you must provide a model parameter", "model");
+            model = WithAdapters(root, model);
 
             string? prompt = null;
             List<(string, string)>? messages = null;
@@ -138,6 +139,30 @@ public sealed record CompletionRequest
                 User = String(root, "user"),
             };
         }
+    }
+
+    /// <summary>
+    /// The <c>model</c> with the adapters of the optional body field <c>adapters: ["name", …]</c> appended
+    /// (<c>base+name+…</c>, docs/adapters.md); a <c>model</c> that names adapters itself must name the same list.
+    /// </summary>
+    private static string WithAdapters(JsonElement root, string model)
+    {
+        if (!root.TryGetProperty("adapters", out var a) || a.ValueKind == JsonValueKind.Null) return model;
+        const string Shape = "'adapters' must be an array of adapter names or hashes";
+        if (a.ValueKind != JsonValueKind.Array) throw OpenAiError.BadRequest(Shape, "adapters");
+        if (a.GetArrayLength() > Protocol.Messages.InferenceRequest.MaxAdapters)
+            throw OpenAiError.BadRequest($"at most {Protocol.Messages.InferenceRequest.MaxAdapters} adapters are allowed, got {a.GetArrayLength()}", "adapters");
+        var names = new List<string>();
+        foreach (var e in a.EnumerateArray())
+        {
+            if (e.ValueKind != JsonValueKind.String || e.GetString() is not { Length: > 0 } name || name.Contains('+')) throw OpenAiError.BadRequest(Shape, "adapters");
+            names.Add(name);
+        }
+        var (baseName, inModel) = ModelWithAdapters.Split(model);
+        if (inModel.Length > 0 && !inModel.SequenceEqual(names, StringComparer.Ordinal))
+            throw OpenAiError.BadRequest($"'model' names the adapters '{string.Join('+', inModel)}' but 'adapters' names '{string.Join('+', names)}'; name them in one place, or the same list in both",
+                "adapters", "adapters_mismatch");
+        return names.Count == 0 ? model : string.Join('+', [baseName, .. names]);
     }
 
     private static string Content(JsonElement msg, int i)
