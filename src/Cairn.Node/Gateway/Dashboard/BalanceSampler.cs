@@ -43,6 +43,8 @@ public sealed class BalanceSampler(ProviderDirectory directory, GatewayLedger le
         }
         foreach (var client in options.ApiKeys.Values.Distinct()) balances[Account.Client(client)] = ledger.AccountBalance(Account.Client(client));
         foreach (string pool in new[] { Account.ValidatorPool, Account.Treasury, Account.Burn }) balances[pool] = ledger.AccountBalance(pool);
+        // Contributors: the royalty account of every registered model's and adapter's payout address.
+        foreach (var c in ledger.Book.Store.ReadContributions()) balances[Account.Royalty(c.Entry.Payout)] = ledger.AccountBalance(Account.Royalty(c.Entry.Payout));
         return new BalanceSample(time.GetUtcNow(), balances, served);
     }
 }

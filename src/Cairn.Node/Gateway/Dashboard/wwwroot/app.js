@@ -152,6 +152,7 @@ async function earnings() {
     ${chart("chart-earnings", "Provider earnings (unpaid, micro-units)", of("provider-earnings:"), a => short(a.split(":")[1]))}
     ${chart("chart-stake", "Provider stake (micro-units)", of("provider-stake:"), a => short(a.split(":")[1]))}
     ${chart("chart-clients", "Client balances (micro-units)", of("client:"), a => short(a.split(":")[1]))}
+    ${of("royalty:").length ? chart("chart-royalties", "Contributor royalties (models and adapters, micro-units)", of("royalty:"), a => short(a.split(":")[1])) : ""}
     ${chart("chart-pools", "Pools: validator pool, treasury, burned", ["validator-pool", "treasury", "burn"], a => a)}
     ${chart("chart-served", "Requests served per provider", Object.keys(samples[samples.length - 1].served).map(p => "served:" + p), a => short(a.split(":")[1]))}</div>`;
 }
