@@ -297,6 +297,9 @@ public sealed partial class ChallengeService(ProviderDirectory directory, Gatewa
     /// <summary>What <c>GET /v1/challenges</c> shows: the draws' epochs and secrets, every challenge, and each provider's stake and earnings.</summary>
     public ChallengeReport Report()
     {
+        // Pending is read first: a report that says 0 then lists every challenge drawn so far, and the stakes read after
+        // the list include no slash of a challenge missing from it (reading it last let a challenge finish in between).
+        int pending = Pending;
         ChallengeView[] challenges;
         EpochSecretView[] epochs;
         lock (_gate)
@@ -309,7 +312,7 @@ public sealed partial class ChallengeService(ProviderDirectory directory, Gatewa
             bool ok = Address.TryParse(p.Id, out var a, out _);
             return new ProviderAccountView(p.Id, ok ? ledger.StakeOf(a) : 0, ok ? ledger.EarningsOf(a) : 0, ok && ledger.IsEligible(a));
         }).ToArray();
-        return new ChallengeReport(options.ChallengeRate.ToString(), options.Validators, referees.Count > 0, Pending, epochs, challenges,
+        return new ChallengeReport(options.ChallengeRate.ToString(), options.Validators, referees.Count > 0, pending, epochs, challenges,
             challenges.Where(c => c.Dispute != null).Select(c => c.Dispute!).ToArray(), providers);
     }
 }

@@ -103,7 +103,8 @@ public sealed class DetectionRateTests(ITestOutputHelper output)
             Assert.All(disputes, c => Assert.True(cheaterIds.Any(x => LostBy(c, x)), $"a dispute went against an honest provider: {c}"));
             var accounts = report.GetProperty("providers").EnumerateArray().ToDictionary(p => p.GetProperty("id").GetString()!);
             long lost = cheaterIds.Sum(x => GenesisStake - accounts[x].GetProperty("stake").GetInt64());
-            Assert.Equal(disputes.Count * Slash, lost);
+            Assert.True(disputes.Count * Slash == lost, $"{summary}; {disputes.Count} disputes but {lost} lost\n" +
+                string.Join('\n', net.Logs().Split('\n').Where(l => l.Contains("fail", StringComparison.OrdinalIgnoreCase) || l.Contains("slash", StringComparison.OrdinalIgnoreCase) || l.Contains("exception", StringComparison.OrdinalIgnoreCase)).Take(80)));
             Assert.True(lost > 0, summary);
             foreach (string h in honestIds) Assert.Equal(GenesisStake, accounts[h].GetProperty("stake").GetInt64());
             Assert.True(honestIds.Sum(h => accounts[h].GetProperty("earnings").GetInt64()) >= disputes.Count * Slash / 2, "the honest winners earn half of every slash");
