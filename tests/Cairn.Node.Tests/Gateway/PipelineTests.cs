@@ -64,10 +64,11 @@ public sealed class PipelineTests(ITestOutputHelper output)
     {
         await using var net = await Devnet.StartAsync(providers: 0);
         await net.AddNodeAsync(ModelFile.Value, ["--layers", "0:3", "--memory", Memory]);
-        // Two providers serve the middle range, slowed down so that the kill lands mid-generation.
+        // Two providers serve the middle range, slowed down a lot so that the kill lands mid-generation even on a quiet
+        // machine (each step of theirs then takes tens of milliseconds; the answer has 48 tokens).
         var middle = await Task.WhenAll(
-            net.AddNodeAsync(ModelFile.Value, ["--layers", "3:5", "--memory", Memory, "--slowdown", "4"]),
-            net.AddNodeAsync(ModelFile.Value, ["--layers", "3:5", "--memory", Memory, "--slowdown", "4"]));
+            net.AddNodeAsync(ModelFile.Value, ["--layers", "3:5", "--memory", Memory, "--slowdown", "40"]),
+            net.AddNodeAsync(ModelFile.Value, ["--layers", "3:5", "--memory", Memory, "--slowdown", "40"]));
         await net.AddNodeAsync(ModelFile.Value, ["--layers", "5:8", "--memory", Memory]);
 
         var answer = Complete(net, temperature, 77, stream: true, firstPiece: async () =>
@@ -77,7 +78,8 @@ public sealed class PipelineTests(ITestOutputHelper output)
             victim.Process.Kill();
         });
         var (text, id) = await answer;
-        Assert.Contains("replaying", net.Gateway.Output, StringComparison.Ordinal);
+        // The log line is written by the console logger's own thread: wait for it rather than race it.
+        await net.Gateway.WaitForLine(l => l.Contains("replaying", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
         output.WriteLine(string.Join("\n", net.Gateway.Output.Split('\n').Where(l => l.Contains("pipeline", StringComparison.Ordinal) || l.Contains("replaying", StringComparison.Ordinal))));
         await AssertSingleProcess(net, id, text);
     }
@@ -86,7 +88,7 @@ public sealed class PipelineTests(ITestOutputHelper output)
     {
         model = ModelName,
         prompt = "Once upon a time",
-        max_tokens = 24,
+        max_tokens = 48,
         temperature,
         seed,
         top_k = 40,
