@@ -21,7 +21,7 @@ public sealed class ActivationBatch
     }
 
     public float[] Data { get; }
-    public int Count { get; }
+    public int Count { get; private set; }
     public int Width { get; }
 
     public ReadOnlySpan<float> Row(int i) => Data.AsSpan(i * Width, Width);
@@ -45,6 +45,14 @@ public sealed class ActivationBatch
 
     /// <summary>Call after changing <see cref="Data"/>.</summary>
     public void Invalidate() => _quantized = false;
+
+    /// <summary>Reuses this batch (its <see cref="Data"/> and quantization buffers) for <paramref name="count"/> rows.</summary>
+    internal void Reset(int count)
+    {
+        if ((uint)count > (uint)(Data.Length / Math.Max(1, Width))) throw new ArgumentOutOfRangeException(nameof(count), $"{count} rows of {Width} do not fit in {Data.Length} floats");
+        Count = count;
+        _quantized = false;
+    }
 
     /// <summary>The quantized rows of all <see cref="Count"/> inputs, one after another (Count × Width).</summary>
     public ReadOnlySpan<sbyte> QuantizedAll => _q.AsSpan(0, Count * Width);

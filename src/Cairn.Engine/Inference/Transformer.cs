@@ -73,14 +73,34 @@ public sealed partial class Transformer
     /// <summary>
     /// Processes <paramref name="tokens"/> at the session's next positions through all layers, advances the session,
     /// and writes the logits of the last token (vocab floats) to <paramref name="lastLogits"/> unless it is empty.
+    /// Allocates nothing once warm for up to <see cref="KeptScratchTokens"/> tokens (the decode loop).
     /// </summary>
     public void Forward(Session session, ReadOnlySpan<int> tokens, Span<float> lastLogits)
     {
         if (tokens.IsEmpty) throw new ArgumentException("no tokens to process", nameof(tokens));
-        float[][] logits = [];
-        for (int i = 0; i < tokens.Length; i += DefaultPrefillChunk)
-            logits = ForwardBatch([(session, tokens.Slice(i, Math.Min(DefaultPrefillChunk, tokens.Length - i)).ToArray())], []);
-        if (!lastLogits.IsEmpty) logits[0].CopyTo(lastLogits);
+        if (!lastLogits.IsEmpty && lastLogits.Length < _c.VocabSize) throw new ArgumentException($"lastLogits holds {lastLogits.Length} floats, the vocabulary {_c.VocabSize}", nameof(lastLogits));
+        int dim = _c.Dim;
+        for (int offset = 0; offset < tokens.Length; offset += DefaultPrefillChunk)
+        {
+            var chunk = tokens.Slice(offset, Math.Min(DefaultPrefillChunk, tokens.Length - offset));
+            if (session.Length + chunk.Length > session.Capacity)
+                throw new InvalidOperationException($"{session.Length} + {chunk.Length} tokens exceed the session's capacity of {session.Capacity} positions");
+            var s = TakeScratch(chunk.Length);
+            try
+            {
+                for (int j = 0; j < chunk.Length; j++) s.Items[j] = new BatchItem(session, session.Length + j);
+                Embed(chunk, s.X.AsSpan(0, chunk.Length * dim));
+                RunLayers(0, _c.Layers, s);
+                session.Length += chunk.Length;
+                if (!lastLogits.IsEmpty && offset + chunk.Length == tokens.Length)
+                    ComputeLogits(s, s.X.AsSpan((chunk.Length - 1) * dim, dim), lastLogits);
+            }
+            finally
+            {
+                s.Clear();
+                ReturnScratch(s);
+            }
+        }
     }
 
     /// <summary>
@@ -90,49 +110,66 @@ public sealed partial class Transformer
     /// </summary>
     public float[][] ForwardBatch(IReadOnlyList<(Session Session, int[] Tokens)> work, int[] layerSplits)
     {
+        int vocab = _c.VocabSize;
+        var logits = new float[work.Count * vocab];
+        ForwardBatch(work, layerSplits, logits);
+        var result = new float[work.Count][];
+        for (int i = 0; i < work.Count; i++) result[i] = logits.AsSpan(i * vocab, vocab).ToArray();
+        return result;
+    }
+
+    /// <summary>
+    /// <see cref="ForwardBatch(IReadOnlyList{ValueTuple{Session, int[]}}, int[])"/> writing entry i's logits to
+    /// <paramref name="logits"/>[i × vocab, (i + 1) × vocab); allocates nothing once warm for batches of up to
+    /// <see cref="KeptScratchTokens"/> tokens.
+    /// </summary>
+    public void ForwardBatch(IReadOnlyList<(Session Session, int[] Tokens)> work, int[] layerSplits, Span<float> logits)
+    {
         ValidateSplits(layerSplits);
         int total = 0;
-        foreach (var (session, tokens) in work)
+        for (int i = 0; i < work.Count; i++)
         {
+            var (session, tokens) = work[i];
             if (tokens.Length == 0) throw new ArgumentException("no tokens to process", nameof(work));
             if (session.Length + tokens.Length > session.Capacity)
                 throw new InvalidOperationException($"{session.Length} + {tokens.Length} tokens exceed the session's capacity of {session.Capacity} positions");
             total += tokens.Length;
         }
+        if (logits.Length < work.Count * _c.VocabSize)
+            throw new ArgumentException($"logits holds {logits.Length} floats, {work.Count} entries need {work.Count} × {_c.VocabSize}", nameof(logits));
         int dim = _c.Dim;
-        var ids = new int[total];
-        var batch = new BatchItem[total];
-        var lastRows = new int[work.Count];
-        int k = 0;
-        for (int i = 0; i < work.Count; i++)
+        var s = TakeScratch(total);
+        try
         {
-            var (session, tokens) = work[i];
-            for (int j = 0; j < tokens.Length; j++, k++)
+            var lastRows = Grow(ref s.LastRows, work.Count);
+            int k = 0;
+            for (int i = 0; i < work.Count; i++)
             {
-                ids[k] = tokens[j];
-                batch[k] = new BatchItem(session, session.Length + j);
+                var (session, tokens) = work[i];
+                Embed(tokens, s.X.AsSpan(k * dim, tokens.Length * dim));
+                for (int j = 0; j < tokens.Length; j++, k++) s.Items[k] = new BatchItem(session, session.Length + j);
+                lastRows[i] = k - 1;
             }
-            lastRows[i] = k - 1;
+            int from = 0;
+            for (int i = 0; i <= layerSplits.Length; i++)
+            {
+                int to = i < layerSplits.Length ? layerSplits[i] : _c.Layers;
+                RunLayers(from, to, s);
+                from = to;
+            }
+            var last = Grow(ref s.Last, work.Count * dim);
+            for (int i = 0; i < work.Count; i++)
+            {
+                work[i].Session.Length += work[i].Tokens.Length;
+                s.X.AsSpan(lastRows[i] * dim, dim).CopyTo(last.AsSpan(i * dim, dim));
+            }
+            ComputeLogits(s, last.AsSpan(0, work.Count * dim), logits);
         }
-        var hidden = new float[total * dim];
-        Embed(ids, hidden);
-        int from = 0;
-        foreach (int to in layerSplits.Append(_c.Layers))
+        finally
         {
-            RunLayers(from, to, batch, hidden);
-            from = to;
+            s.Clear();
+            ReturnScratch(s);
         }
-        var last = new float[work.Count * dim];
-        for (int i = 0; i < work.Count; i++)
-        {
-            work[i].Session.Length += work[i].Tokens.Length;
-            hidden.AsSpan(lastRows[i] * dim, dim).CopyTo(last.AsSpan(i * dim, dim));
-        }
-        var logits = new float[work.Count * _c.VocabSize];
-        ComputeLogits(last, logits);
-        var result = new float[work.Count][];
-        for (int i = 0; i < work.Count; i++) result[i] = logits.AsSpan(i * _c.VocabSize, _c.VocabSize).ToArray();
-        return result;
     }
 
     /// <summary>Layer boundaries must increase strictly within [1, layers).</summary>
@@ -149,12 +186,27 @@ public sealed partial class Transformer
     /// <summary>Final RMSNorm and output head for each row of <paramref name="hidden"/> (rows × dim) into <paramref name="logits"/> (rows × vocab).</summary>
     public void ComputeLogits(ReadOnlySpan<float> hidden, Span<float> logits)
     {
-        int dim = _c.Dim, n = hidden.Length / dim;
-        if (hidden.Length != n * dim || logits.Length < n * _c.VocabSize) throw new ArgumentException("hidden/logits sizes do not match");
-        var normed = new float[n * dim];
-        for (int i = 0; i < n; i++) RmsNorm.Apply(hidden.Slice(i * dim, dim), _model.OutputNorm, _c.RmsEps, normed.AsSpan(i * dim, dim));
-        var output = new float[n * _c.VocabSize];
-        MatMul(_model.Output, new ActivationBatch(normed, n, dim), output);
-        output.CopyTo(logits);
+        int n = hidden.Length / _c.Dim;
+        var s = n <= KeptScratchTokens ? TakeScratch(0) : new Scratch(this, 0);
+        try
+        {
+            ComputeLogits(s, hidden, logits);
+        }
+        finally
+        {
+            s.Clear();
+            ReturnScratch(s);
+        }
+    }
+
+    private void ComputeLogits(Scratch s, ReadOnlySpan<float> hidden, Span<float> logits)
+    {
+        int dim = _c.Dim, n = hidden.Length / dim, vocab = _c.VocabSize;
+        if (hidden.Length != n * dim || logits.Length < n * vocab) throw new ArgumentException("hidden/logits sizes do not match");
+        var normed = s.NormedFor(n);
+        for (int i = 0; i < n; i++) RmsNorm.Apply(hidden.Slice(i * dim, dim), _model.OutputNorm, _c.RmsEps, normed.Data.AsSpan(i * dim, dim));
+        var output = Grow(ref s.Logits, n * vocab);
+        MatMul(s, _model.Output, normed, output);
+        output.AsSpan(0, n * vocab).CopyTo(logits);
     }
 }

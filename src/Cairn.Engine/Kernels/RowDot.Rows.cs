@@ -72,6 +72,12 @@ public static partial class RowDot
             }
         }
 
+        else if (type == GgmlType.F16 && KernelOptions.UseVector512)
+        {
+            for (; r + RowGroup <= rowCount; r += RowGroup)
+                Rows4F16(rows.Slice(r * rowBytes, RowGroup * rowBytes), rowBytes, x.Slice(0, cols), y.Slice(r, RowGroup));
+        }
+
         for (; r < rowCount; r++) y[r] = Compute(type, rows.Slice(r * rowBytes, rowBytes), cols, x, xq, xScales, xSums);
     }
 

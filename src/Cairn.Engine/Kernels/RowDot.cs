@@ -127,6 +127,18 @@ public static partial class RowDot
         int n = src.Length, i = 0;
         ref ushort rs = ref MemoryMarshal.GetReference(src);
         ref float rd = ref MemoryMarshal.GetReference(dst);
+        if (KernelOptions.UseVector512)
+        {
+            for (; i <= n - 16; i += 16)
+            {
+                Vector256<ushort> h = Vector256.LoadUnsafe(ref rs, (nuint)i);
+                Vector512<float> w = Vector256.GreaterThanOrEqualAny(Vector256.ShiftLeft(h, 1), Vector256.Create(F16SpecialShifted))
+                    ? F16ToSingle(Vector512.WidenLower(h.ToVector512Unsafe()))
+                    : F16FiniteToSingle(h);
+                w.StoreUnsafe(ref rd, (nuint)i);
+            }
+        }
+
         if (KernelOptions.UseVector256)
         {
             for (; i <= n - 8; i += 8)
