@@ -125,10 +125,12 @@ public sealed partial class LedgerBook
     }
 
     /// <summary>Every committed epoch secret, with its reveal where there is one, in epoch order.</summary>
-    public IReadOnlyList<EpochSecretRecord> EpochSecrets()
+    public IReadOnlyList<EpochSecretRecord> EpochSecrets() => EpochSecrets(Store.ReadJournal());
+
+    private static IReadOnlyList<EpochSecretRecord> EpochSecrets(IEnumerable<LedgerEntry> journal)
     {
         var records = new SortedDictionary<long, EpochSecretRecord>();
-        foreach (var e in Store.ReadJournal())
+        foreach (var e in journal)
         {
             if (e.Kind is not (EntryKind.EpochSecretCommitted or EntryKind.EpochSecretRevealed)) continue;
             long epoch = long.Parse(e.Reference, NumberStyles.None, CultureInfo.InvariantCulture);
@@ -150,11 +152,12 @@ public sealed partial class LedgerBook
     /// </summary>
     public DrawAudit AuditDraws()
     {
-        var epochs = EpochSecrets();
+        var journal = Store.ReadJournal().ToList(); // one read: secrets, settlements and records all come from it
+        var epochs = EpochSecrets(journal);
         var revealed = epochs.Where(e => e.Secret is not null).ToDictionary(e => e.Epoch);
         var settled = new List<(long Epoch, Hash256 Receipt)>();
         var recorded = new Dictionary<Hash256, long>();
-        foreach (var e in Store.ReadJournal())
+        foreach (var e in journal)
         {
             if (e.Kind == EntryKind.Settle && revealed.ContainsKey(e.Epoch)) settled.Add((e.Epoch, e.Authorization));
             else if (e.Kind == EntryKind.ChallengeDrawn) recorded[e.Authorization] = long.Parse(e.Reference, NumberStyles.None, CultureInfo.InvariantCulture);

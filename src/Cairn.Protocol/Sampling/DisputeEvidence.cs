@@ -171,14 +171,14 @@ public sealed class DisputeEvidence
         w.WriteBytes(ValidatorReceipt.Encode(), int.MaxValue, "validator_receipt");
         w.WriteCount(Step, "step");
         w.WriteCount(Layer, "layer");
-        WriteIds(w, AsserterTokens);
-        WriteIds(w, ValidatorTokens);
-        WriteHashes(w, AsserterStepRoots);
-        WriteHashes(w, ValidatorStepRoots);
+        EvidenceCoding.WriteIds(w, AsserterTokens);
+        EvidenceCoding.WriteIds(w, ValidatorTokens);
+        EvidenceCoding.WriteHashes(w, AsserterStepRoots);
+        EvidenceCoding.WriteHashes(w, ValidatorStepRoots);
         w.WriteCount(AgreedLayerHashes.Count, "agreed_steps");
-        foreach (var s in AgreedLayerHashes) WriteHashes(w, s);
-        WriteHashes(w, AsserterStepLayers);
-        WriteHashes(w, ValidatorStepLayers);
+        foreach (var s in AgreedLayerHashes) EvidenceCoding.WriteHashes(w, s);
+        EvidenceCoding.WriteHashes(w, AsserterStepLayers);
+        EvidenceCoding.WriteHashes(w, ValidatorStepLayers);
         w.WriteCount(Inputs.Count, "inputs");
         foreach (var row in Inputs)
         {
@@ -200,15 +200,15 @@ public sealed class DisputeEvidence
         var validator = Receipt.Decode(r.ReadBytes("validator_receipt", int.MaxValue));
         int step = r.ReadInt("step", MaxSteps);
         int layer = r.ReadInt("layer", MaxLayers);
-        var aTokens = ReadIds(ref r, "asserter_tokens");
-        var vTokens = ReadIds(ref r, "validator_tokens");
-        var aRoots = ReadHashes(ref r, "asserter_step_roots", MaxSteps);
-        var vRoots = ReadHashes(ref r, "validator_step_roots", MaxSteps);
+        var aTokens = EvidenceCoding.ReadIds(ref r, "asserter_tokens");
+        var vTokens = EvidenceCoding.ReadIds(ref r, "validator_tokens");
+        var aRoots = EvidenceCoding.ReadHashes(ref r, "asserter_step_roots", MaxSteps);
+        var vRoots = EvidenceCoding.ReadHashes(ref r, "validator_step_roots", MaxSteps);
         int agreedSteps = r.ReadCount("agreed_steps", MaxSteps, 4);
         var agreed = new IReadOnlyList<Hash256>[agreedSteps];
-        for (int i = 0; i < agreedSteps; i++) agreed[i] = ReadHashes(ref r, "agreed_layer_hashes", MaxLayers);
-        var aLayers = ReadHashes(ref r, "asserter_step_layers", MaxLayers);
-        var vLayers = ReadHashes(ref r, "validator_step_layers", MaxLayers);
+        for (int i = 0; i < agreedSteps; i++) agreed[i] = EvidenceCoding.ReadHashes(ref r, "agreed_layer_hashes", MaxLayers);
+        var aLayers = EvidenceCoding.ReadHashes(ref r, "asserter_step_layers", MaxLayers);
+        var vLayers = EvidenceCoding.ReadHashes(ref r, "validator_step_layers", MaxLayers);
         int rows = r.ReadCount("inputs", MaxSteps, 4);
         var inputs = new float[rows][];
         for (int i = 0; i < rows; i++)
@@ -241,33 +241,5 @@ public sealed class DisputeEvidence
             RecomputedHash = recomputed,
             Verdict = (Verdict)verdict,
         };
-    }
-
-    private static void WriteIds(CanonicalWriter w, IReadOnlyList<int> ids)
-    {
-        w.WriteCount(ids.Count, "tokens");
-        foreach (int id in ids) w.WriteCount(id, "token");
-    }
-
-    private static void WriteHashes(CanonicalWriter w, IReadOnlyList<Hash256> hashes)
-    {
-        w.WriteCount(hashes.Count, "hashes");
-        foreach (var h in hashes) w.WriteHash(h);
-    }
-
-    private static int[] ReadIds(ref CanonicalReader r, string field)
-    {
-        int n = r.ReadCount(field, InferenceRequest.MaxPromptTokens, 4);
-        var ids = new int[n];
-        for (int i = 0; i < n; i++) ids[i] = r.ReadInt(field);
-        return ids;
-    }
-
-    private static Hash256[] ReadHashes(ref CanonicalReader r, string field, int max)
-    {
-        int n = r.ReadCount(field, max, Hash256.Size);
-        var hashes = new Hash256[n];
-        for (int i = 0; i < n; i++) hashes[i] = r.ReadHash(field);
-        return hashes;
     }
 }

@@ -131,11 +131,11 @@ public sealed class TokenDisputeEvidence
         w.WriteCount(Stops.Count, "stops");
         foreach (string stop in Stops) w.WriteString(stop, MaxStopBytes, "stop");
         w.WriteCount(Index, "index");
-        WriteIds(w, AsserterTokens);
-        WriteIds(w, ValidatorTokens);
-        WriteHashes(w, AsserterStepRoots);
-        WriteHashes(w, ValidatorStepRoots);
-        WriteHashes(w, StepLayers);
+        EvidenceCoding.WriteIds(w, AsserterTokens);
+        EvidenceCoding.WriteIds(w, ValidatorTokens);
+        EvidenceCoding.WriteHashes(w, AsserterStepRoots);
+        EvidenceCoding.WriteHashes(w, ValidatorStepRoots);
+        EvidenceCoding.WriteHashes(w, StepLayers);
         w.WriteCount(Hidden.Length, "hidden");
         foreach (float f in Hidden) w.WriteF32(f);
         w.WriteU32((uint)Expected);
@@ -154,11 +154,11 @@ public sealed class TokenDisputeEvidence
         var stops = new string[stopCount];
         for (int i = 0; i < stopCount; i++) stops[i] = r.ReadString("stop", MaxStopBytes);
         int index = r.ReadInt("index", DisputeEvidence.MaxSteps);
-        var aTokens = ReadIds(ref r, "asserter_tokens");
-        var vTokens = ReadIds(ref r, "validator_tokens");
-        var aRoots = ReadHashes(ref r, "asserter_step_roots", DisputeEvidence.MaxSteps);
-        var vRoots = ReadHashes(ref r, "validator_step_roots", DisputeEvidence.MaxSteps);
-        var layers = ReadHashes(ref r, "step_layers", DisputeEvidence.MaxLayers);
+        var aTokens = EvidenceCoding.ReadIds(ref r, "asserter_tokens");
+        var vTokens = EvidenceCoding.ReadIds(ref r, "validator_tokens");
+        var aRoots = EvidenceCoding.ReadHashes(ref r, "asserter_step_roots", DisputeEvidence.MaxSteps);
+        var vRoots = EvidenceCoding.ReadHashes(ref r, "validator_step_roots", DisputeEvidence.MaxSteps);
+        var layers = EvidenceCoding.ReadHashes(ref r, "step_layers", DisputeEvidence.MaxLayers);
         int width = r.ReadCount("hidden", DisputeEvidence.MaxWidth, 4);
         var hidden = new float[width];
         for (int i = 0; i < width; i++) hidden[i] = r.ReadF32("hidden");
@@ -183,33 +183,5 @@ public sealed class TokenDisputeEvidence
             Expected = expected,
             Verdict = (Verdict)verdict,
         };
-    }
-
-    private static void WriteIds(CanonicalWriter w, IReadOnlyList<int> ids)
-    {
-        w.WriteCount(ids.Count, "tokens");
-        foreach (int id in ids) w.WriteCount(id, "token");
-    }
-
-    private static void WriteHashes(CanonicalWriter w, IReadOnlyList<Hash256> hashes)
-    {
-        w.WriteCount(hashes.Count, "hashes");
-        foreach (var h in hashes) w.WriteHash(h);
-    }
-
-    private static int[] ReadIds(ref CanonicalReader r, string field)
-    {
-        int n = r.ReadCount(field, InferenceRequest.MaxPromptTokens, 4);
-        var ids = new int[n];
-        for (int i = 0; i < n; i++) ids[i] = r.ReadInt(field);
-        return ids;
-    }
-
-    private static Hash256[] ReadHashes(ref CanonicalReader r, string field, int max)
-    {
-        int n = r.ReadCount(field, max, Hash256.Size);
-        var hashes = new Hash256[n];
-        for (int i = 0; i < n; i++) hashes[i] = r.ReadHash(field);
-        return hashes;
     }
 }

@@ -46,7 +46,7 @@ public sealed class ChallengeTests
     [InlineData("forge-layer-hashes")]
     public async Task A_cheater_is_caught_slashed_below_the_minimum_stake_and_gets_no_more_work(string strategy)
     {
-        if (strategy.EndsWith("SMALLER", StringComparison.Ordinal)) strategy = strategy.Replace("SMALLER", SmallerModel(), StringComparison.Ordinal);
+        if (strategy.EndsWith("SMALLER", StringComparison.Ordinal)) strategy = strategy.Replace("SMALLER", ModelCopies.SmallerModel(), StringComparison.Ordinal);
         // The cheater claims to be very fast, so routing prefers it while it is eligible.
         // Two honest providers: a disagreement is settled by a third re-execution (the tie-breaker).
         await using var net = await Devnet.StartWithGatewayArgsAsync(3, ["--challenge-rate", "1", "--slash", Stake.ToString(System.Globalization.CultureInfo.InvariantCulture)],
@@ -90,15 +90,6 @@ public sealed class ChallengeTests
         Assert.Contains("smallest safe --challenge-rate with these values: 0.010001", r.StdErr);
     }
 
-    /// <summary>The reference model with its first two of four layers: the same vocabulary, half the work.</summary>
-    private static string SmallerModel()
-    {
-        string path = Path.Combine(Path.GetTempPath(), "cairn-smaller-" + Guid.NewGuid().ToString("N")[..8] + ".gguf");
-        using var file = Engine.Gguf.GgufFile.Open(Devnet.ModelPath);
-        Engine.Gguf.GgufWriter.CopyOf(file, t => !t.Name.StartsWith("blk.", StringComparison.Ordinal) || t.Name.StartsWith("blk.0.", StringComparison.Ordinal) || t.Name.StartsWith("blk.1.", StringComparison.Ordinal))
-            .Set("llama.block_count", 2u).Write(path);
-        return path;
-    }
 
     private static async Task<string> Complete(Devnet net, string prompt, int seed)
     {

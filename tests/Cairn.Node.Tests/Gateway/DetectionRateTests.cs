@@ -31,7 +31,7 @@ public sealed class DetectionRateTests(ITestOutputHelper output)
     [MemberData(nameof(Strategies))]
     public async Task A_cheater_is_caught_at_the_rate_p_times_1_minus_r_loses_stake_and_every_verdict_rechecks(string strategy)
     {
-        string? smaller = strategy == "smaller-model" ? SmallerModel() : null;
+        string? smaller = strategy == "smaller-model" ? ModelCopies.SmallerModel() : null;
         string cartel = Directory.CreateTempSubdirectory("cairn-cartel-").FullName;
         try
         {
@@ -75,7 +75,7 @@ public sealed class DetectionRateTests(ITestOutputHelper output)
                 using var receipt = JsonDocument.Parse(await net.Http.GetStringAsync($"/v1/receipts/{id}"));
                 served.Add((id, receipt.RootElement.GetProperty("provider").GetString()!));
             }
-            var report = await WaitForChallenges(net);
+            var report = await net.ChallengesDecidedAsync(0, TimeSpan.FromMinutes(3));
             var challenges = report.GetProperty("challenges").EnumerateArray().ToList();
 
             // Which requests count, and on which the cheat was caught (a dispute the cheater lost).
@@ -130,27 +130,5 @@ public sealed class DetectionRateTests(ITestOutputHelper output)
             Directory.Delete(cartel, recursive: true);
             if (smaller != null) File.Delete(smaller);
         }
-    }
-
-    private static async Task<JsonElement> WaitForChallenges(Devnet net)
-    {
-        var deadline = DateTime.UtcNow.AddMinutes(3);
-        while (true)
-        {
-            using var doc = JsonDocument.Parse(await net.Http.GetStringAsync("/v1/challenges"));
-            if (doc.RootElement.GetProperty("pending").GetInt32() == 0) return doc.RootElement.Clone();
-            Assert.True(DateTime.UtcNow < deadline, "challenges still pending\n" + net.Logs());
-            await Task.Delay(100);
-        }
-    }
-
-    /// <summary>The reference model with its first two of four layers: the same vocabulary, half the work.</summary>
-    private static string SmallerModel()
-    {
-        string path = Path.Combine(Path.GetTempPath(), "cairn-smaller-" + Guid.NewGuid().ToString("N")[..8] + ".gguf");
-        using var file = Engine.Gguf.GgufFile.Open(Devnet.ModelPath);
-        Engine.Gguf.GgufWriter.CopyOf(file, t => !t.Name.StartsWith("blk.", StringComparison.Ordinal) || t.Name.StartsWith("blk.0.", StringComparison.Ordinal) || t.Name.StartsWith("blk.1.", StringComparison.Ordinal))
-            .Set("llama.block_count", 2u).Write(path);
-        return path;
     }
 }

@@ -57,7 +57,7 @@ public sealed class NoFalsePositiveTests
                 }
             }
             await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(Worker)));
-            await WaitForChallenges(net, end);
+            await net.ChallengesDecidedAsync(end, TimeSpan.FromMinutes(5));
             asserter.Process.Kill();
             var deadline = DateTime.UtcNow.AddSeconds(60);
             while ((await net.HealthAsync()).HealthyProviders != validators.Count)
@@ -67,7 +67,7 @@ public sealed class NoFalsePositiveTests
             }
         }
 
-        var report = await WaitForChallenges(net, Requests);
+        var report = await net.ChallengesDecidedAsync(Requests, TimeSpan.FromMinutes(5));
 
         var challenges = report.GetProperty("challenges").EnumerateArray().ToList();
         var notMatched = challenges.Where(c => c.GetProperty("verdict").GetString() != "match").Select(c => c.ToString()).ToList();
@@ -82,19 +82,6 @@ public sealed class NoFalsePositiveTests
         for (int a = 0; a < configurations.Length; a++)
         {
             for (int v = 0; v < configurations.Length; v++) Assert.True(byPair.GetValueOrDefault((a, v)) >= 50, $"pair ({a}, {v}) was checked too rarely:\n" + table);
-        }
-    }
-
-    private static async Task<JsonElement> WaitForChallenges(Devnet net, int count)
-    {
-        var deadline = DateTime.UtcNow.AddMinutes(5);
-        while (true)
-        {
-            using var doc = JsonDocument.Parse(await net.Http.GetStringAsync("/v1/challenges"));
-            var report = doc.RootElement.Clone();
-            if (report.GetProperty("pending").GetInt32() == 0 && report.GetProperty("challenges").GetArrayLength() >= count) return report;
-            Assert.True(DateTime.UtcNow < deadline, $"timed out: {report.GetProperty("challenges").GetArrayLength()} of {count} challenges decided\n{net.Logs()}");
-            await Task.Delay(200);
         }
     }
 }

@@ -97,6 +97,23 @@ public sealed class Devnet : IAsyncDisposable
         return provider;
     }
 
+    /// <summary>
+    /// <c>GET /v1/challenges</c> once no challenge is pending and at least <paramref name="count"/> are listed (a report
+    /// that says none is pending lists every challenge drawn so far); fails after <paramref name="timeout"/>.
+    /// </summary>
+    public async Task<JsonElement> ChallengesDecidedAsync(int count, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            using var doc = JsonDocument.Parse(await Http.GetStringAsync("/v1/challenges"));
+            var report = doc.RootElement;
+            if (report.GetProperty("pending").GetInt32() == 0 && report.GetProperty("challenges").GetArrayLength() >= count) return report.Clone();
+            Assert.True(DateTime.UtcNow < deadline, $"timed out: {report.GetProperty("challenges").GetArrayLength()} of {count} challenges decided, {report.GetProperty("pending").GetInt32()} pending\n{Logs()}");
+            await Task.Delay(100);
+        }
+    }
+
     public async Task<Health> HealthAsync()
     {
         using var doc = JsonDocument.Parse(await Http.GetStringAsync("/healthz"));
