@@ -20,6 +20,12 @@ internal sealed record BenchReport
     public required long PeakRssBytes { get; init; }
     public required long KvCacheBytes { get; init; }
     public required string[] CpuFeatures { get; init; }
+    /// <summary>Weight bytes read per decoded token (<see cref="BenchRunner.WeightBytesPerToken"/>).</summary>
+    public required long WeightBytesPerToken { get; init; }
+    /// <summary>Measured memory read bandwidth (<c>--bandwidth</c>), 0 when not measured.</summary>
+    public double BandwidthBytesPerSecond { get; init; }
+    /// <summary>The decode speed memory allows: bandwidth / weight bytes per token (0 when not measured).</summary>
+    public double DecodeLimitTokPerSecond => BandwidthBytesPerSecond > 0 && WeightBytesPerToken > 0 ? BandwidthBytesPerSecond / WeightBytesPerToken : 0;
 
     /// <summary>
     /// One JSON object: <c>prefill_tok_s</c> and <c>decode_tok_s</c> are medians (with <c>_min</c>/<c>_max</c>),
@@ -43,6 +49,13 @@ internal sealed record BenchReport
             WriteStats(w, "decode_tok_s", Decode);
             w.WriteNumber("peak_rss_bytes", PeakRssBytes);
             w.WriteNumber("kv_cache_bytes", KvCacheBytes);
+            w.WriteNumber("weight_bytes_per_token", WeightBytesPerToken);
+            if (BandwidthBytesPerSecond > 0)
+            {
+                w.WriteNumber("bandwidth_bytes_s", Math.Round(BandwidthBytesPerSecond));
+                w.WriteNumber("decode_limit_tok_s", Math.Round(DecodeLimitTokPerSecond, 2));
+                if (Decode.Count > 0) w.WriteNumber("decode_percent_of_limit", Math.Round(100 * Decode.Median / DecodeLimitTokPerSecond, 1));
+            }
             w.WriteStartArray("cpu_features");
             foreach (string f in CpuFeatures) w.WriteStringValue(f);
             w.WriteEndArray();
@@ -71,6 +84,12 @@ internal sealed record BenchReport
         sb.AppendLine("| --- | --- | --- | --- | --- | --- | --- |");
         if (Prefill.Count > 0) sb.AppendLine(inv, $"| {WeightType} | {Threads} | pp{PromptTokens} | {Prefill.Median:F2} | {Prefill.Min:F2} | {Prefill.Max:F2} | {Prefill.Count} |");
         if (Decode.Count > 0) sb.AppendLine(inv, $"| {WeightType} | {Threads} | tg{GenTokens} | {Decode.Median:F2} | {Decode.Min:F2} | {Decode.Max:F2} | {Decode.Count} |");
+        if (BandwidthBytesPerSecond > 0)
+        {
+            sb.Append(inv, $"memory read bandwidth {BandwidthBytesPerSecond / 1e9:F1} GB/s on {Threads} thread(s); decode reads {WeightBytesPerToken / 1e6:F0} MB per token: limit {DecodeLimitTokPerSecond:F1} tok/s");
+            if (Decode.Count > 0) sb.Append(inv, $", {100 * Decode.Median / DecodeLimitTokPerSecond:F0} % of it");
+            sb.AppendLine();
+        }
         sb.Append(inv, $"peak RSS {PeakRssBytes / (1024.0 * 1024.0):F1} MiB (file {FileBytes / (1024.0 * 1024.0):F1} MiB, KV cache {KvCacheBytes / (1024.0 * 1024.0):F1} MiB)");
         return sb.ToString();
     }

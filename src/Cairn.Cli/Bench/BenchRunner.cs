@@ -6,7 +6,7 @@ using Cairn.Engine.Models;
 namespace Cairn.Cli.Bench;
 
 /// <summary>What <c>cairn bench</c> measures.</summary>
-internal sealed record BenchOptions(string Model, int Threads, int PromptTokens, int GenTokens, int Repeats);
+internal sealed record BenchOptions(string Model, int Threads, int PromptTokens, int GenTokens, int Repeats, bool Bandwidth = false);
 
 /// <summary>
 /// Measures a model as llama-bench does: prefill is one forward pass over <c>PromptTokens</c> random tokens in a fresh
@@ -57,6 +57,14 @@ internal static class BenchRunner
             progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bench: decode {r + 1}/{o.Repeats}: {decode[^1]:F1} tok/s"));
         }
 
+        long peakRss = PeakMemory.Bytes(); // before the bandwidth buffer, which is not the model's
+        double bandwidth = 0;
+        if (o.Bandwidth)
+        {
+            progress.WriteLine($"bench: measuring memory read bandwidth on {o.Threads} thread(s) (1 GiB buffer, best of 7)");
+            bandwidth = MemoryBandwidth.Measure(o.Threads);
+        }
+
         return new BenchReport
         {
             Model = o.Model,
@@ -69,7 +77,9 @@ internal static class BenchRunner
             Repeats = o.Repeats,
             Prefill = Stats.Of(prefill),
             Decode = Stats.Of(decode),
-            PeakRssBytes = PeakMemory.Bytes(),
+            PeakRssBytes = peakRss,
+            WeightBytesPerToken = WeightBytesPerToken(model),
+            BandwidthBytesPerSecond = bandwidth,
             KvCacheBytes = 2L * c.Layers * c.KvDim * RoundUp(capacity, Session.ChunkPositions) * sizeof(float),
             CpuFeatures = CpuFeatures.InUse(),
         };
@@ -102,6 +112,18 @@ internal static class BenchRunner
         GC.Collect();
         GC.WaitForPendingFinalizers();
         GC.Collect();
+    }
+
+    /// <summary>
+    /// Weight bytes one decode step reads: every weight tensor once, except the token embedding, of which one row is
+    /// read (unless it is also the output head, which reads all of it).
+    /// </summary>
+    internal static long WeightBytesPerToken(Model model)
+    {
+        if (!model.HasEmbedding || !model.HasHead) return model.WeightBytes;
+        var embedding = model.TokenEmbedding;
+        bool tied = ReferenceEquals(embedding, model.Output); // the loader hands out the one matrix for both
+        return tied ? model.WeightBytes : model.WeightBytes - embedding.ByteSize + embedding.RowBytes;
     }
 
     private static long RoundUp(int n, int multiple) => (n + multiple - 1) / multiple * multiple;

@@ -19,13 +19,14 @@ internal static class BenchCommand
         var genTokens = new Option<int>("--gen-tokens", "-n") { Description = "Tokens of the decode test (0: skip it)", DefaultValueFactory = _ => 64 };
         var repeats = new Option<int>("--repeats", "-r") { Description = "Timed runs of each test", DefaultValueFactory = _ => 5 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of the table" };
+        var bandwidth = new Option<bool>("--bandwidth") { Description = "Also measure the memory read bandwidth on the same threads and report the decode limit it sets (bandwidth / weight bytes per token) and how close decode gets" };
         var command = new Command("bench", "Measure prefill and decode speed of a model (like llama-bench)")
         {
-            model, threads, promptTokens, genTokens, repeats, json,
+            model, threads, promptTokens, genTokens, repeats, json, bandwidth,
         };
         command.SetAction(parse => CliErrors.Run(() =>
         {
-            var o = new BenchOptions(parse.GetValue(model)!, parse.GetValue(threads), parse.GetValue(promptTokens), parse.GetValue(genTokens), parse.GetValue(repeats));
+            var o = new BenchOptions(parse.GetValue(model)!, parse.GetValue(threads), parse.GetValue(promptTokens), parse.GetValue(genTokens), parse.GetValue(repeats), parse.GetValue(bandwidth));
             string? error = (o.Threads is < 1 or > 1024 ? $"--threads {o.Threads} is out of range (1 to 1024)" : null)
                 ?? (o.PromptTokens is < 0 or > 4096 ? $"--prompt-tokens {o.PromptTokens} is out of range (0 to 4096)" : null)
                 ?? (o.GenTokens is < 0 or > 4096 ? $"--gen-tokens {o.GenTokens} is out of range (0 to 4096)" : null)

@@ -113,4 +113,41 @@ public sealed class BenchCommandTests : IDisposable
         Assert.StartsWith("Q4_K", doc.RootElement.GetProperty("weight_type").GetString());
         Assert.Equal(1, doc.RootElement.GetProperty("threads").GetInt32());
     }
+
+    [Theory]
+    [InlineData("synthetic:tiny:Q4_0")]
+    [InlineData("tiny-Q4_K_M.gguf")]
+    public void Bandwidth_gives_the_decode_limit_from_the_weight_bytes_one_token_reads(string model)
+    {
+        string arg = model.StartsWith("synthetic:") ? model : ReferenceData.Model(model);
+        var r = Bench("--model", arg, "--threads", "2", "--prompt-tokens", "4", "--gen-tokens", "4", "--repeats", "1", "--json", "--bandwidth");
+        Assert.Equal(0, r.ExitCode);
+        using var doc = JsonDocument.Parse(r.StdOut);
+        var root = doc.RootElement;
+        // Independently of the engine's loader: every tensor of the file once, the token embedding one row (all of it when it is also the head).
+        using var file = Cairn.Engine.Gguf.GgufFile.Open(root.GetProperty("path").GetString()!);
+        long all = file.Tensors.Sum(t => t.ByteSize);
+        var embedding = file.GetTensor("token_embd.weight");
+        long expected = file.TryGetTensor("output.weight", out _) ? all - embedding.ByteSize + embedding.ByteSize / embedding.Rows : all;
+        long perToken = root.GetProperty("weight_bytes_per_token").GetInt64();
+        Assert.Equal(expected, perToken);
+        Assert.True(perToken < root.GetProperty("file_bytes").GetInt64());
+        double bandwidth = root.GetProperty("bandwidth_bytes_s").GetDouble();
+        Assert.InRange(bandwidth, 1e8, 1e13); // a real measurement, in a plausible range for any machine
+        Assert.Equal(bandwidth / perToken, root.GetProperty("decode_limit_tok_s").GetDouble(), 0.01);
+        Assert.Equal(100 * root.GetProperty("decode_tok_s").GetDouble() / root.GetProperty("decode_limit_tok_s").GetDouble(),
+            root.GetProperty("decode_percent_of_limit").GetDouble(), 0.2);
+        Assert.Contains("measuring memory read bandwidth on 2 thread(s)", r.StdErr);
+    }
+
+    [Fact]
+    public void Without_bandwidth_no_limit_is_reported()
+    {
+        var r = Bench("--model", "synthetic:tiny:Q8_0", "--prompt-tokens", "4", "--gen-tokens", "2", "--repeats", "1", "--json");
+        Assert.Equal(0, r.ExitCode);
+        using var doc = JsonDocument.Parse(r.StdOut);
+        Assert.True(doc.RootElement.GetProperty("weight_bytes_per_token").GetInt64() > 0);
+        Assert.False(doc.RootElement.TryGetProperty("bandwidth_bytes_s", out _));
+        Assert.False(doc.RootElement.TryGetProperty("decode_limit_tok_s", out _));
+    }
 }
