@@ -78,6 +78,15 @@ public sealed class ProviderState(Secp256k1Key key, IReadOnlyList<ServedModel> m
         return WithSignature(receipt, wrong.Sign(receipt.Hash()));
     }
 
+    /// <summary>Signs a pipeline stage's part of a trace (<see cref="StagePart.Provider"/> must be this provider).</summary>
+    public StagePart SignStagePart(StagePart part)
+    {
+        if (!Faults.BadSignature) return part.Sign(key);
+        // FAULT INJECTION (tests only): the same part, signed by a key that is not the provider's.
+        using var wrong = Secp256k1Key.Generate(System.Security.Cryptography.RandomNumberGenerator.Create());
+        return StagePart.Decode([.. part.EncodeBody(), .. wrong.Sign(part.Hash()).ToArray()]);
+    }
+
     private static Receipt WithSignature(Receipt r, Signature signature) => new()
     {
         RequestHash = r.RequestHash,
