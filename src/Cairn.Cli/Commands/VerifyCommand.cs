@@ -111,7 +111,9 @@ public static class VerifyCommand
         var (result, referee) = RecheckStage(transformer, e);
         Console.WriteLine($"evidence {e.Hash()} (pipeline stage dispute): request {e.Request.Hash()}, pipeline receipt by {e.Receipt.Provider}, {e.Parts.Count} stage parts");
         if (e.AccusedIndex() is int k and >= 0)
-            Console.WriteLine($"disputed step {e.Step}, layer {e.Layer}: stage {k} (layers {e.Parts[k].FirstLayer}..{e.Parts[k].EndLayer - 1}) by {e.Parts[k].Provider} signed {e.LayerHashes[e.Step][e.Layer]}");
+            Console.WriteLine(e.Kind == StageDisputeKind.Layer && e.Step < e.LayerHashes.Count
+                ? $"disputed step {e.Step}, layer {e.Layer}: stage {k} (layers {e.Parts[k].FirstLayer}..{e.Parts[k].EndLayer - 1}) by {e.Parts[k].Provider} signed {e.LayerHashes[e.Step][e.Layer]}"
+                : $"disputed generated index {e.Index}: the last stage {k} (layers {e.Parts[k].FirstLayer}..{e.Parts[k].EndLayer - 1}) by {e.Parts[k].Provider}");
         if (referee is not null) Console.WriteLine($"recomputed {Convert.ToHexStringLower(referee.Hash)} (1 layer × {referee.Positions} positions)");
         if (!result.IsValid)
         {
@@ -127,6 +129,7 @@ public static class VerifyCommand
     {
         var check = e.Check();
         if (!check.IsValid) return (check, null);
+        if (e.Kind == StageDisputeKind.Token) return (RecheckStageToken(transformer, e), null);
         RefereeResult referee;
         try
         {
@@ -148,6 +151,28 @@ public static class VerifyCommand
         if (new Hash256(referee.InputsHash) != e.InputsHash)
             return (ValidationResult.Fail(DisputeEvidence.EvidenceMismatch, "the referee's inputs hash differs from the evidence's"), referee);
         return (ValidationResult.Ok, referee);
+    }
+
+    /// <summary>A last stage's sampling fault: the continuation this machine's referee gives must be the evidence's expected one.</summary>
+    private static ValidationResult RecheckStageToken(Transformer transformer, StageDisputeEvidence e)
+    {
+        TokenRuling ruling;
+        try
+        {
+            ruling = TokenReferee.Decide(transformer, Cairn.Node.Gateway.DisputeReferee.Case(transformer, e.Request, e.Stops, e.AgreedTokens()) with
+            {
+                FinalHidden = e.Inputs.Count > 0 ? e.Inputs[0] : null,
+                AgreedFinalHash = e.Inputs.Count > 0 ? e.LayerHashes[e.Step][e.Layer].ToArray() : null,
+            });
+        }
+        catch (Exception x) when (x is RefereeException or ArgumentException)
+        {
+            return ValidationResult.Fail(DisputeEvidence.EvidenceMismatch, $"the referee refused the case: {x.Message}");
+        }
+        Console.WriteLine($"disputed generated index {e.Index}: the last stage signed {Claim(e.Claim)}, expected {Claim(e.Expected)}; referee: {Claim(ruling.Token)} ({ruling.Reason})");
+        return ruling.Token == e.Expected
+            ? ValidationResult.Ok
+            : ValidationResult.Fail(DisputeEvidence.EvidenceMismatch, $"the referee gives {Claim(ruling.Token)}, the evidence says {Claim(e.Expected)}");
     }
 
     private static string Claim(int token) => token == TokenDisputeEvidence.End ? "end" : $"token {token}";

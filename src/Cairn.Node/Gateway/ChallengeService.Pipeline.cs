@@ -21,7 +21,7 @@ public sealed partial class ChallengeService
 {
     /// <summary>One pipelined answer as the gateway settled it: its stages' parts (layer order) and their provider ids.</summary>
     public sealed record PipelineAnswer(string RequestId, InferenceRequest Request, Receipt Receipt, StagePart[] Parts, string[] StageIds, int[] Tokens,
-        Hash256[][] Trace);
+        Hash256[][] Trace, string[] Stops);
 
     /// <summary>Draws whether a pipelined receipt is challenged; if so validates it in the background (the client is never delayed).</summary>
     public void ConsiderPipeline(PipelineAnswer answer, long epoch)
@@ -71,14 +71,12 @@ public sealed partial class ChallengeService
         const string validator = "gateway referee";
 
         var point = FirstDifference(answer.Trace, honest.LayerHashes);
-        if (point is null && SamplingDifference(transformer, answer, honest.Captured!) is int index)
+        if (point is null && SamplingFault(transformer, answer, honest.Captured!) is int index)
         {
-            // The layers agree but the last stage's tokens are not what its sampler gives: a sampling fault. Its
-            // evidence (TokenDisputeEvidence for stages) is not built yet: recorded, nobody is slashed.
-            string detail = $"generated index {index}: the last stage's token differs from the referee's sampling of the agreed last-layer output (a sampling dispute of a pipeline is not refereed yet)";
-            var view = new DisputeView($"{id}-0", "unresolved", prompt + index - 1, layers - 1, index, "mismatch: unresolved", null, 0, null, detail);
-            Record(new ChallengeView(id, answer.RequestId, epoch, asserter, validator, view.Verdict, false, commitment, null, 0, 0, time.GetUtcNow(), view));
-            GatewayLog.DisputeSettled(log, view.Id, answer.RequestId, "no", view.Verdict, detail);
+            // The layers agree, but the last stage's token (or its end) at index is not what the request's sampler gives.
+            var view = TokenStageDispute($"{id}-0", transformer, answer, index, honest.Captured!);
+            Record(new ChallengeView(id, answer.RequestId, epoch, asserter, validator, view.Verdict, false, commitment, null, view.Slashed, 0, time.GetUtcNow(), view));
+            GatewayLog.ChallengeVerdict(log, answer.RequestId, asserter, validator, view.Verdict, view.Slashed, 0);
             return;
         }
         if (point is null)
@@ -106,16 +104,79 @@ public sealed partial class ChallengeService
         return null;
     }
 
-    /// <summary>The first generated index whose token is not what the request's sampler picks from the referee's last-layer output.</summary>
-    private static int? SamplingDifference(Transformer transformer, PipelineAnswer answer, float[][] lastLayer)
+    /// <summary>
+    /// The first generated index where the last stage parted from the request's sampler: a token that is not the
+    /// sampler's pick from the referee's last-layer output, a token where generation had to end (an end-of-generation token
+    /// or a stop string before it, or max tokens), or an end where it had to go on (index = the token count). Null: none.
+    /// </summary>
+    private static int? SamplingFault(Transformer transformer, PipelineAnswer answer, float[][] lastLayer)
     {
         int prompt = answer.Request.PromptTokens.Count;
         var sampler = Sampler.Resume(DisputeReferee.SamplingOf(answer.Request), [.. answer.Request.PromptTokens], 0);
         for (int i = 0; i < answer.Tokens.Length; i++)
         {
+            if (TokenReferee.MustEnd(transformer, DisputeReferee.Case(transformer, answer.Request, answer.Stops, answer.Tokens[..i])) is not null) return i;
             if (sampler.Sample(transformer.LastLogits(lastLayer[prompt + i - 1])) != answer.Tokens[i]) return i;
         }
-        return null;
+        return TokenReferee.MustEnd(transformer, DisputeReferee.Case(transformer, answer.Request, answer.Stops, answer.Tokens)) is null ? answer.Tokens.Length : null;
+    }
+
+    /// <summary>
+    /// The referee's continuation at <paramref name="index"/> (from the agreed last-layer output, or a replay of the prefix
+    /// where the last stage ended) differs from the last stage's signed token: the last stage is slashed with the evidence.
+    /// </summary>
+    private DisputeView TokenStageDispute(string disputeId, Transformer transformer, PipelineAnswer answer, int index, float[][] lastLayer)
+    {
+        int prompt = answer.Request.PromptTokens.Count, step = prompt + index - 1, last = transformer.Config.Layers - 1;
+        float[][] hidden = step < answer.Trace.Length ? [lastLayer[step]] : [];
+        var ruling = TokenReferee.Decide(transformer, DisputeReferee.Case(transformer, answer.Request, answer.Stops, answer.Tokens[..index]) with
+        {
+            FinalHidden = hidden.Length > 0 ? hidden[0] : null,
+            AgreedFinalHash = hidden.Length > 0 ? answer.Trace[step][last].ToArray() : null,
+        });
+        var evidence = new StageDisputeEvidence
+        {
+            Kind = StageDisputeKind.Token,
+            Request = answer.Request,
+            Receipt = answer.Receipt,
+            Parts = answer.Parts,
+            Tokens = answer.Tokens,
+            LayerHashes = answer.Trace,
+            Step = step,
+            Layer = last,
+            Inputs = hidden,
+            InputsHash = DisputeEvidence.InputsHashOf(hidden),
+            RecomputedHash = Hash256.Zero,
+            Stops = answer.Stops,
+            Index = index,
+            Expected = ruling.Token,
+        };
+        string expected = ruling.Token == TokenReferee.End ? "end" : $"token {ruling.Token}";
+        string claim = evidence.Claim == StageDisputeEvidence.End ? "end" : $"token {evidence.Claim}";
+        return Convict(disputeId, answer, evidence, "stage-token", step, last, index,
+            $"generated index {index}: the last stage signed {claim}, the correct continuation is {expected} ({ruling.Reason})");
+    }
+
+    /// <summary>Checks the evidence, stores it, and slashes the stage its point names (no other party: the proof is self-contained).</summary>
+    private DisputeView Convict(string disputeId, PipelineAnswer answer, StageDisputeEvidence evidence, string kind, int step, int layer, int? index, string detail)
+    {
+        var check = evidence.Check();
+        if (!check.IsValid)
+        {
+            GatewayLog.DisputeSettled(log, disputeId, answer.RequestId, "no", "mismatch: unresolved", check.ToString());
+            return new DisputeView(disputeId, "unresolved", step, layer, index, "mismatch: unresolved", null, 0, null, check.ToString());
+        }
+        byte[] bytes = evidence.Encode();
+        var hash = Keccak256.Hash(bytes);
+        Directory.CreateDirectory(DisputeDirectory);
+        File.WriteAllBytes(Path.Combine(DisputeDirectory, disputeId + ".evidence"), bytes);
+        int k = evidence.AccusedIndex();
+        string loser = answer.StageIds[k];
+        directory.Reputation.RecordChallenge(loser, false);
+        long slashed = ledger.Slash($"challenge/{disputeId}/slash-stage", answer.Parts[k].Provider, Slash, hash, null);
+        detail = $"stage {k} (layers {answer.Parts[k].FirstLayer}..{answer.Parts[k].EndLayer - 1}, {loser}): {detail}";
+        GatewayLog.DisputeSettled(log, disputeId, answer.RequestId, kind, "mismatch: stage wrong", $"{detail}; evidence {hash}");
+        return new DisputeView(disputeId, kind, step, layer, index, "mismatch: stage wrong", loser, slashed, hash.ToString(), detail);
     }
 
     /// <summary>
@@ -148,24 +209,7 @@ public sealed partial class ChallengeService
             InputsHash = new Hash256(result.InputsHash),
             RecomputedHash = new Hash256(result.Hash),
         };
-        var check = evidence.Check();
-        if (!check.IsValid)
-        {
-            GatewayLog.DisputeSettled(log, disputeId, answer.RequestId, "no", "mismatch: unresolved", check.ToString());
-            return new DisputeView(disputeId, "unresolved", step, layer, null, "mismatch: unresolved", null, 0, null, check.ToString());
-        }
-        byte[] bytes = evidence.Encode();
-        var hash = Keccak256.Hash(bytes);
-        Directory.CreateDirectory(DisputeDirectory);
-        File.WriteAllBytes(Path.Combine(DisputeDirectory, disputeId + ".evidence"), bytes);
-        int k = evidence.AccusedIndex();
-        var accused = answer.Parts[k];
-        string loser = answer.StageIds[k];
-        directory.Reputation.RecordChallenge(loser, false);
-        long slashed = ledger.Slash($"challenge/{disputeId}/slash-stage", accused.Provider, Slash, hash, null);
-        string detail = $"step {step}, layer {layer}: stage {k} (layers {accused.FirstLayer}..{accused.EndLayer - 1}, {loser}) signed {answer.Trace[step][layer]}, " +
-                        $"the layer recomputes to {evidence.RecomputedHash} over {result.Positions} positions";
-        GatewayLog.DisputeSettled(log, disputeId, answer.RequestId, "stage-layer", "mismatch: stage wrong", $"{detail}; evidence {hash}");
-        return new DisputeView(disputeId, "stage-layer", step, layer, null, "mismatch: stage wrong", loser, slashed, hash.ToString(), detail);
+        return Convict(disputeId, answer, evidence, "stage-layer", step, layer, null,
+            $"step {step}, layer {layer}: signed {answer.Trace[step][layer]}, the layer recomputes to {evidence.RecomputedHash} over {result.Positions} positions");
     }
 }

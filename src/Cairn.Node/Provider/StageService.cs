@@ -50,7 +50,7 @@ public sealed class StageService(ProviderState state, StageSessions sessions) : 
                 MinP = inference.Sampling.MinP,
                 RepeatPenalty = inference.Sampling.RepeatPenalty,
                 RepeatLastN = inference.Sampling.RepeatLastN,
-                Seed = inference.Seed,
+                Seed = state.Faults.Seed(inference.Seed, cheat: true), // FAULT INJECTION (tests only): wrong-seed; the request's seed otherwise
             };
             if (sampling.Validate() is { } badSampling) throw Invalid(badSampling);
             int[] generated = request.Generated.ToArray();

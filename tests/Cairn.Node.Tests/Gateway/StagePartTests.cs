@@ -141,6 +141,46 @@ public sealed class StagePartTests
     }
 
     [Fact]
+    public async Task A_last_stage_that_samples_with_another_seed_loses_a_token_dispute_and_is_slashed_alone()
+    {
+        var (net, stages) = await Start(lastFault: "wrong-seed");
+        await using var _ = net;
+        using (var response = await Post(net, 0.9f, 5))
+        {
+            Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync() + "\n" + net.Logs());
+        }
+        var report = await net.ChallengesDecidedAsync(1, TimeSpan.FromSeconds(120));
+        var d = report.GetProperty("disputes").EnumerateArray().Single();
+        Assert.Equal(("stage-token", "mismatch: stage wrong", stages[2]), (d.GetProperty("kind").GetString(), d.GetProperty("verdict").GetString(), d.GetProperty("loser").GetString()));
+        Assert.Equal(7, d.GetProperty("layer").GetInt32());
+        var stakes = report.GetProperty("providers").EnumerateArray().ToDictionary(p => p.GetProperty("id").GetString()!, p => p.GetProperty("stake").GetInt64());
+        Assert.Equal([Stake, Stake, 0], stages.Select(s => stakes[s]));
+
+        string id = d.GetProperty("id").GetString()!;
+        byte[] evidence = await net.Http.GetByteArrayAsync($"/v1/disputes/{id}/evidence");
+        var decoded = StageDisputeEvidence.Decode(evidence);
+        Assert.Equal((StageDisputeKind.Token, 2, d.GetProperty("index").GetInt32()), (decoded.Kind, decoded.AccusedIndex(), decoded.Index));
+        Assert.NotEqual(decoded.Claim, decoded.Expected);
+        Assert.True(decoded.Check().IsValid);
+        string file = Path.Combine(net.DataDirectory, "copy.evidence");
+        await File.WriteAllBytesAsync(file, evidence);
+        var ok = await CairnCli.RunAsync("verify", file, "--model", ModelFile.Value, "--threads", "1");
+        Assert.True(ok.ExitCode == 0, $"exit {ok.ExitCode}\n{ok.StdOut}\n{ok.StdErr}");
+        // The expected continuation replaced by another token (neither the claim nor the referee's): verify refuses it.
+        int other = Enumerable.Range(0, 300).First(t => t != decoded.Claim && t != decoded.Expected);
+        var lie = new StageDisputeEvidence
+        {
+            Kind = decoded.Kind, Request = decoded.Request, Receipt = decoded.Receipt, Parts = decoded.Parts, Tokens = decoded.Tokens, LayerHashes = decoded.LayerHashes,
+            Step = decoded.Step, Layer = decoded.Layer, Inputs = decoded.Inputs, InputsHash = decoded.InputsHash, RecomputedHash = decoded.RecomputedHash,
+            Stops = decoded.Stops, Index = decoded.Index, Expected = other,
+        };
+        Assert.True(lie.Check().IsValid); // consistent on its own: only the model says it is wrong
+        await File.WriteAllBytesAsync(file, lie.Encode());
+        var bad = await CairnCli.RunAsync("verify", file, "--model", ModelFile.Value, "--threads", "1");
+        Assert.True(bad.ExitCode == 1, $"exit {bad.ExitCode}\n{bad.StdOut}\n{bad.StdErr}");
+    }
+
+    [Fact]
     public async Task A_stage_part_signed_by_another_key_is_refused_and_nothing_is_settled()
     {
         var (net, stages) = await Start(lastFault: "bad-signature");

@@ -11,7 +11,8 @@ namespace Cairn.Protocol.Tests.Sampling;
 public class StageDisputeEvidenceTests
 {
     // Frozen: the encoding of the fixed evidence below (a change is a version bump).
-    public const string GoldenHash = "5927e9cebe89657444e75def5f4e77a3768adef816e3b0d7a925d1fd97eba199";
+    public const string GoldenTokenHash = "898bc917778842c66819dc9934a3474b2d2be8dd2c00b37641aafc7fd38e9c16";
+    public const string GoldenHash = "e5f0c5e9cf3bc71c00cbfb5ff32683e8cc3ffea1dbfa18514f5c376401ae3955";
 
     private static Secp256k1Key Key(byte last) => Secp256k1Key.FromPrivateKey([.. new byte[31], last]);
 
@@ -54,8 +55,10 @@ public class StageDisputeEvidenceTests
     }
 
     private static StageDisputeEvidence With(StageDisputeEvidence e, IReadOnlyList<StagePart>? parts = null, IReadOnlyList<IReadOnlyList<Hash256>>? trace = null,
-        int? step = null, int? layer = null, IReadOnlyList<float[]>? inputs = null, Hash256? recomputed = null) => new()
+        int? step = null, int? layer = null, IReadOnlyList<float[]>? inputs = null, Hash256? recomputed = null, int? index = null, int? expected = null,
+        StageDisputeKind? kind = null) => new()
     {
+        Kind = kind ?? e.Kind, Stops = e.Stops, Index = index ?? e.Index, Expected = expected ?? e.Expected,
         Request = e.Request, Receipt = e.Receipt, Parts = parts ?? e.Parts, Tokens = e.Tokens, LayerHashes = trace ?? e.LayerHashes, Step = step ?? e.Step,
         Layer = layer ?? e.Layer, Inputs = inputs ?? e.Inputs, InputsHash = inputs is null ? e.InputsHash : DisputeEvidence.InputsHashOf(inputs), RecomputedHash = recomputed ?? e.RecomputedHash,
     };
@@ -66,7 +69,7 @@ public class StageDisputeEvidenceTests
         var e = Golden();
         var bytes = e.Encode();
         Assert.Equal(GoldenHash, Keccak256.Hash(bytes).ToString());
-        Assert.Equal("13" + Convert.ToHexStringLower("cairn.stage-dispute"u8) + "01", Convert.ToHexStringLower(bytes[..21]));
+        Assert.Equal("13" + Convert.ToHexStringLower("cairn.stage-dispute"u8) + "01" + "01", Convert.ToHexStringLower(bytes[..22]));
         Assert.True(StageDisputeEvidence.IsStageDispute(bytes));
         Assert.False(StageDisputeEvidence.IsStageDispute(DisputeEvidenceGoldenTests.Golden().Encode()));
         Assert.True(e.Check().IsValid, e.Check().ToString());
@@ -111,5 +114,66 @@ public class StageDisputeEvidenceTests
         // A point outside the trace.
         Assert.False(With(e, step: 5).Check().IsValid);
         Assert.False(With(e, layer: 2).Check().IsValid);
+    }
+
+    /// <summary>The same case as a sampling fault of the last stage at index 1 (token 9 signed, 8 expected), hidden row of step 4.</summary>
+    public static StageDisputeEvidence GoldenToken()
+    {
+        var e = Golden();
+        float[] hidden = [4f, 0.25f, 1f, -2f];
+        var trace = e.LayerHashes.Select(s => (IReadOnlyList<Hash256>)s.ToArray()).ToArray();
+        ((Hash256[])trace[4])[1] = RowHash(hidden);
+        var root = TraceMerkle.Root([.. trace.Select(TraceMerkle.Root)]);
+        using var k2 = Key(2);
+        using var k3 = Key(3);
+        using var k4 = Key(4);
+        StagePart Resign(StagePart p, Secp256k1Key key) => new StagePart
+        {
+            RequestHash = p.RequestHash, ModelHash = p.ModelHash, FirstLayer = p.FirstLayer, EndLayer = p.EndLayer, LayerCount = p.LayerCount, Steps = p.Steps,
+            PartRoot = StagePart.RootOf(trace, p.FirstLayer, p.EndLayer), Tokens = p.Tokens, Provider = p.Provider,
+        }.Sign(key);
+        var r = e.Receipt;
+        var receipt = new Receipt
+        {
+            RequestHash = r.RequestHash, OutputCommitment = DisputeEvidence.OutputCommitment(e.Tokens, root), TraceRoot = root, PromptTokens = r.PromptTokens,
+            CompletionTokens = r.CompletionTokens, Price = r.Price, Provider = r.Provider, EngineBuild = r.EngineBuild,
+        }.Sign(k4);
+        return new StageDisputeEvidence
+        {
+            Kind = StageDisputeKind.Token, Request = e.Request, Receipt = receipt, Parts = [Resign(e.Parts[0], k2), Resign(e.Parts[1], k3)], Tokens = e.Tokens,
+            LayerHashes = trace, Step = 4, Layer = 1, Inputs = [hidden], InputsHash = DisputeEvidence.InputsHashOf([hidden]), RecomputedHash = Hash256.Zero,
+            Stops = ["\n\n"], Index = 1, Expected = 8,
+        };
+    }
+
+    [Fact]
+    public void A_token_fault_of_the_last_stage_checks_round_trips_and_names_it()
+    {
+        var e = GoldenToken();
+        Assert.True(e.Check().IsValid, e.Check().ToString());
+        var bytes = e.Encode();
+        Assert.Equal(GoldenTokenHash, Keccak256.Hash(bytes).ToString());
+        var decoded = StageDisputeEvidence.Decode(bytes);
+        Assert.Equal(bytes, decoded.Encode());
+        Assert.Equal((StageDisputeKind.Token, 1, 9, 8, "\n\n"), (decoded.Kind, decoded.Index, decoded.Claim, decoded.Expected, decoded.Stops.Single()));
+        Assert.Equal([7], decoded.AgreedTokens());
+        Assert.Equal((1, Key(3).Address), (decoded.AccusedIndex(), decoded.Accused.Provider));
+
+        // The expected continuation equals the claim: no fault. A hidden row that is not the trace's. A point that is not
+        // (prompt + index − 1, last layer). An end at index 2 needs no row, and "end" as the claim there.
+        Assert.False(With(e, expected: 9).Check().IsValid);
+        Assert.False(With(e, inputs: [[4f, 0.25f, 1f, -3f]]).Check().IsValid);
+        Assert.False(With(e, step: 3).Check().IsValid);
+        Assert.False(With(e, layer: 0).Check().IsValid);
+        var ended = With(e, index: 2, step: 5, inputs: [], expected: 3);
+        Assert.True(ended.Check().IsValid, ended.Check().ToString());
+        Assert.Equal(StageDisputeEvidence.End, ended.Claim);
+        Assert.False(With(ended, expected: StageDisputeEvidence.End).Check().IsValid);
+        Assert.False(With(ended, inputs: [[4f, 0.25f, 1f, -2f]]).Check().IsValid);
+        // A layer dispute carries no token fields, and an unknown kind does not decode.
+        Assert.False(With(Golden(), index: 1).Check().IsValid);
+        var badKind = (byte[])bytes.Clone();
+        badKind[21] = 3;
+        Assert.Throws<CanonicalFormatException>(() => StageDisputeEvidence.Decode(badKind));
     }
 }

@@ -27,6 +27,8 @@ public sealed class PipelineRun(string requestId, InferenceRequest request, byte
     private int[] _input = request.PromptTokens.ToArray();
 
     public List<int> Generated { get; } = [];
+    /// <summary>The stop strings the last stage is given.</summary>
+    public IReadOnlyList<string> Stops => stop;
     public int PromptLength => request.PromptTokens.Count;
     public string? FinishReason { get; private set; }
     public IReadOnlyList<PipelineStage> Chain => _chain;
