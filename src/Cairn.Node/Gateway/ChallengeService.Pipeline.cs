@@ -29,7 +29,11 @@ public sealed partial class ChallengeService
         if (!Enabled) return;
         byte[]? secret;
         lock (_gate) _secrets.TryGetValue(epoch, out secret);
-        if (secret is null) return;
+        if (secret is null)
+        {
+            log.LogWarning("receipt of {RequestId} was settled in epoch {Epoch}, whose secret this gateway no longer holds; it is not drawn", answer.RequestId, epoch);
+            return;
+        }
         var receiptHash = answer.Receipt.Hash();
         if (!ChallengeDraw.IsChallenged(secret, receiptHash, options.ChallengeRate)) return;
         ledger.RecordChallengeDrawn(receiptHash, epoch, answer.Receipt.Provider);

@@ -8,7 +8,8 @@ namespace Cairn.Node.Provider;
 /// FAULT INJECTION, FOR TESTS ONLY (the hidden <c>cairn node --fault</c> option): makes an otherwise real provider
 /// misbehave in one chosen way so that tests can show what the gateway does about it. Comma-separated:
 /// <list type="bullet">
-/// <item><c>bad-signature</c>: receipts are signed with a fresh random key instead of the provider's own.</item>
+/// <item><c>bad-signature</c>: receipts (and a pipeline stage's parts of a trace) are signed with a fresh random key
+/// instead of the provider's own.</item>
 /// <item><c>stall-after-tokens:N</c>: after N tokens in all (across all requests), generation stops for good and the
 /// line <c>fault: stalled after N tokens</c> goes to standard output — a test then kills the process mid-stream.</item>
 /// <item><c>claim-speed:X</c>: announce X tokens/s of decode speed instead of the measured one (to attract routing).</item>
@@ -17,7 +18,8 @@ namespace Cairn.Node.Provider;
 /// replay of a generation for a dispute (its <see cref="ServedModel.Transformer"/> fed the streamed tokens) sees it
 /// too, so the provider's trace stays consistent with its receipt:
 /// <list type="bullet">
-/// <item><c>wrong-seed</c>: samples with another seed than the request's: other tokens, honest trace over them.</item>
+/// <item><c>wrong-seed</c>: samples with another seed than the request's: other tokens, honest trace over them (also
+/// as the last stage of a pipeline).</item>
 /// <item><c>forge-commitment</c>: honest tokens, but the receipt's output commitment is forged (a hash of the request).</item>
 /// <item><c>substitute-model:FILE</c>: computes with another model file (same vocabulary, e.g. a smaller model) while
 /// announcing, signing and routing under the served file's name and hash.</item>

@@ -182,8 +182,8 @@ public sealed class PipelineHandler(ProviderDirectory directory, GatewayState ga
 
     /// <summary>
     /// The stages' signed parts, checked against the assembled trace (<see cref="PipelineRun.SignedParts"/>); null when a
-    /// stage's part was refused: that provider is marked failed like a lying provider, nothing is settled, and the client
-    /// gets an error (in the stream, if it has begun).
+    /// stage's part was refused (that provider is marked failed like a lying provider) or the stage could not be reached
+    /// (marked failed): nothing is settled, and the client gets an error (in the stream, if it has begun).
     /// </summary>
     private async Task<StagePart[]?> SignedParts(HttpContext ctx, PipelineRun run, CompletionHandler.StreamState stream)
     {
@@ -193,7 +193,7 @@ public sealed class PipelineHandler(ProviderDirectory directory, GatewayState ga
         }
         catch (StageFault fault)
         {
-            directory.MarkFailed(fault.Stage.Provider, fault.Message);
+            directory.MarkFailed(fault.Stage.Provider, fault.Misbehaved ? fault.Message : null);
             GatewayLog.ProviderFailed(log, fault.Stage.Provider.Id, stream.Id!, 0, fault.Message);
             var error = OpenAiError.Upstream($"stage {fault.Stage} failed: {fault.Message}");
             if (!stream.Begun) throw error;
