@@ -107,7 +107,7 @@ public sealed class StageService(ProviderState state, StageSessions sessions) : 
                 for (int l = model.FirstLayer; l < model.EndLayer; l++) reply.LayerHashes.Add(ByteString.CopyFrom(session.Session.Trace!.LayerHash(p, l)));
             }
             if (model.HasHead) Sample(session, hidden, reply);
-            else reply.Activations = ByteString.CopyFrom(MemoryMarshal.AsBytes(hidden.AsSpan()));
+            else reply.Activations = ByteString.CopyFrom(MemoryMarshal.AsBytes(state.Faults.Forwarded(hidden, dim).AsSpan())); // FAULT INJECTION: forward-other-rows
             var compute = clock.Elapsed;
             reply.ComputeUs = (long)compute.TotalMicroseconds;
             // Emulation of a weaker device (--slowdown X): the step takes X times its compute time.

@@ -197,6 +197,45 @@ public sealed class StagePartTests
         Assert.All(report.RootElement.GetProperty("providers").EnumerateArray(), p => Assert.Equal(0, p.GetProperty("earnings").GetInt64()));
     }
 
+    [Fact]
+    public async Task A_stage_part_whose_root_is_not_its_reported_hashes_is_refused()
+    {
+        var (net, stages) = await Start(middleFault: "forge-stage-part");
+        await using var _ = net;
+        using var response = await Post(net, 0f, 9);
+        string body = await response.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Contains("its part root is not the root of the layer hashes it reported", body, StringComparison.Ordinal);
+        Assert.Contains(stages[1], body, StringComparison.Ordinal);
+        using var report = JsonDocument.Parse(await net.Http.GetStringAsync("/v1/challenges"));
+        Assert.All(report.RootElement.GetProperty("providers").EnumerateArray(), p => Assert.Equal(0, p.GetProperty("earnings").GetInt64()));
+    }
+
+    [Fact]
+    public async Task A_stage_that_forwards_rows_other_than_it_hashed_is_failed_on_the_spot_and_an_honest_one_takes_over()
+    {
+        await using var net = await Devnet.StartWithGatewayArgsAsync(0, ["--challenge-rate", "1", "--model", ModelFile.Value]);
+        var first = await net.AddNodeAsync(ModelFile.Value, ["--layers", "0:3", "--memory", Memory]);
+        // The cheater announces a huge speed, so the chain takes it first for layers 3..4.
+        var cheater = await net.AddNodeAsync(ModelFile.Value, ["--layers", "3:5", "--memory", Memory], "forward-other-rows,claim-speed:1e9");
+        var honest = await net.AddNodeAsync(ModelFile.Value, ["--layers", "3:5", "--memory", Memory]);
+        var last = await net.AddNodeAsync(ModelFile.Value, ["--layers", "5:8", "--memory", Memory]);
+        using var response = await Post(net, 0.9f, 4);
+        string body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, body + "\n" + net.Logs());
+        string id = JsonDocument.Parse(body).RootElement.GetProperty("id").GetString()!;
+        await net.Gateway.WaitForLine(l => l.Contains(cheater.Id, StringComparison.Ordinal) && l.Contains("do not hash to the stage's hash of layer 4", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(30));
+        using var receipt = JsonDocument.Parse(await net.Http.GetStringAsync($"/v1/receipts/{id}"));
+        Assert.Equal([first.Id, honest.Id, last.Id], receipt.RootElement.GetProperty("stage_parts").EnumerateArray().Select(p => p.GetProperty("provider").GetString()!));
+        // The honest chain's answer is challenged and matches; the cheater earned nothing and was not slashed (caught before any receipt).
+        var report = await net.ChallengesDecidedAsync(1, TimeSpan.FromSeconds(120));
+        Assert.Equal("match", report.GetProperty("challenges")[0].GetProperty("verdict").GetString());
+        var accounts = report.GetProperty("providers").EnumerateArray().ToDictionary(p => p.GetProperty("id").GetString()!, p => p.GetProperty("earnings").GetInt64());
+        Assert.Equal(0, accounts[cheater.Id]);
+        Assert.True(accounts[honest.Id] > 0);
+    }
+
     private static Task<HttpResponseMessage> Post(Devnet net, float temperature, int seed) =>
         net.Http.PostAsync("/v1/completions", new StringContent(JsonSerializer.Serialize(new { model = ModelName, prompt = "Once upon a time", max_tokens = 12, temperature, seed }),
             System.Text.Encoding.UTF8, "application/json"));
