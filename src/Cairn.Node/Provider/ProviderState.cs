@@ -84,8 +84,15 @@ public sealed class ProviderState(Secp256k1Key key, IReadOnlyList<ServedModel> m
         // FAULT INJECTION (tests only): forge-stage-part signs a root that is not the root of the hashes it reported.
         if (Faults.ForgeStagePart) part = new StagePart
         {
-            RequestHash = part.RequestHash, ModelHash = part.ModelHash, FirstLayer = part.FirstLayer, EndLayer = part.EndLayer, LayerCount = part.LayerCount,
-            Steps = part.Steps, PartRoot = Keccak256.Hash(part.PartRoot.ToArray()), Tokens = part.Tokens, Provider = part.Provider,
+            RequestHash = part.RequestHash,
+            ModelHash = part.ModelHash,
+            FirstLayer = part.FirstLayer,
+            EndLayer = part.EndLayer,
+            LayerCount = part.LayerCount,
+            Steps = part.Steps,
+            PartRoot = Keccak256.Hash(part.PartRoot.ToArray()),
+            Tokens = part.Tokens,
+            Provider = part.Provider,
         };
         if (!Faults.BadSignature) return part.Sign(key);
         // FAULT INJECTION (tests only): the same part, signed by a key that is not the provider's.

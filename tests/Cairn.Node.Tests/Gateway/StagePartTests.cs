@@ -124,8 +124,15 @@ public sealed class StagePartTests
         var tampered = StageDisputeEvidence.Decode(evidence);
         var lie = new StageDisputeEvidence
         {
-            Request = tampered.Request, Receipt = tampered.Receipt, Parts = tampered.Parts, Tokens = tampered.Tokens, LayerHashes = tampered.LayerHashes,
-            Step = tampered.Step, Layer = tampered.Layer, Inputs = tampered.Inputs, InputsHash = tampered.InputsHash,
+            Request = tampered.Request,
+            Receipt = tampered.Receipt,
+            Parts = tampered.Parts,
+            Tokens = tampered.Tokens,
+            LayerHashes = tampered.LayerHashes,
+            Step = tampered.Step,
+            Layer = tampered.Layer,
+            Inputs = tampered.Inputs,
+            InputsHash = tampered.InputsHash,
             RecomputedHash = tampered.LayerHashes[tampered.Step][tampered.Layer],
         };
         Assert.False(lie.Check().IsValid);
@@ -170,9 +177,20 @@ public sealed class StagePartTests
         int other = Enumerable.Range(0, 300).First(t => t != decoded.Claim && t != decoded.Expected);
         var lie = new StageDisputeEvidence
         {
-            Kind = decoded.Kind, Request = decoded.Request, Receipt = decoded.Receipt, Parts = decoded.Parts, Tokens = decoded.Tokens, LayerHashes = decoded.LayerHashes,
-            Step = decoded.Step, Layer = decoded.Layer, Inputs = decoded.Inputs, InputsHash = decoded.InputsHash, RecomputedHash = decoded.RecomputedHash,
-            Stops = decoded.Stops, Index = decoded.Index, Expected = other,
+            Kind = decoded.Kind,
+            Request = decoded.Request,
+            Receipt = decoded.Receipt,
+            Parts = decoded.Parts,
+            Tokens = decoded.Tokens,
+            LayerHashes = decoded.LayerHashes,
+            Step = decoded.Step,
+            Layer = decoded.Layer,
+            Inputs = decoded.Inputs,
+            InputsHash = decoded.InputsHash,
+            RecomputedHash = decoded.RecomputedHash,
+            Stops = decoded.Stops,
+            Index = decoded.Index,
+            Expected = other,
         };
         Assert.True(lie.Check().IsValid); // consistent on its own: only the model says it is wrong
         await File.WriteAllBytesAsync(file, lie.Encode());

@@ -37,8 +37,15 @@ public class StagePartTests
         var u = GoldenMessages.UnsignedStagePart();
         var last = new StagePart
         {
-            RequestHash = u.RequestHash, ModelHash = u.ModelHash, FirstLayer = 8, EndLayer = 12, LayerCount = 12, Steps = 103,
-            PartRoot = u.PartRoot, Tokens = [5, 0, 31999], Provider = u.Provider,
+            RequestHash = u.RequestHash,
+            ModelHash = u.ModelHash,
+            FirstLayer = 8,
+            EndLayer = 12,
+            LayerCount = 12,
+            Steps = 103,
+            PartRoot = u.PartRoot,
+            Tokens = [5, 0, 31999],
+            Provider = u.Provider,
         }.Sign(key);
         var decoded = StagePart.Decode(last.Encode());
         Assert.Equal(last.Encode(), decoded.Encode());
@@ -97,8 +104,15 @@ public class StagePartTests
 
         StagePart Range(int first, int end, int count, int[] tokens) => new StagePart
         {
-            RequestHash = u.RequestHash, ModelHash = u.ModelHash, FirstLayer = first, EndLayer = end, LayerCount = count, Steps = 1,
-            PartRoot = u.PartRoot, Tokens = tokens, Provider = u.Provider,
+            RequestHash = u.RequestHash,
+            ModelHash = u.ModelHash,
+            FirstLayer = first,
+            EndLayer = end,
+            LayerCount = count,
+            Steps = 1,
+            PartRoot = u.PartRoot,
+            Tokens = tokens,
+            Provider = u.Provider,
         }.Sign(provider);
         Assert.Equal(ProtocolErrors.InvalidParameter, Range(4, 4, 12, []).Verify().Code);
         Assert.Equal(ProtocolErrors.InvalidParameter, Range(4, 13, 12, []).Verify().Code);

@@ -37,19 +37,40 @@ public class StageDisputeEvidenceTests
         using var k4 = Key(4);
         StagePart Part(Secp256k1Key key, int first, int end, int[] t) => new StagePart
         {
-            RequestHash = request.Hash(), ModelHash = request.ModelHash, FirstLayer = first, EndLayer = end, LayerCount = 2, Steps = 5,
-            PartRoot = StagePart.RootOf(trace, first, end), Tokens = t, Provider = key.Address,
+            RequestHash = request.Hash(),
+            ModelHash = request.ModelHash,
+            FirstLayer = first,
+            EndLayer = end,
+            LayerCount = 2,
+            Steps = 5,
+            PartRoot = StagePart.RootOf(trace, first, end),
+            Tokens = t,
+            Provider = key.Address,
         }.Sign(key);
         var receipt = new Receipt
         {
-            RequestHash = request.Hash(), OutputCommitment = DisputeEvidence.OutputCommitment(tokens, root), TraceRoot = root, PromptTokens = 4,
-            CompletionTokens = 2, Price = 60, Provider = k4.Address, EngineBuild = "cairn-engine/0.1 cpu-f32kv",
+            RequestHash = request.Hash(),
+            OutputCommitment = DisputeEvidence.OutputCommitment(tokens, root),
+            TraceRoot = root,
+            PromptTokens = 4,
+            CompletionTokens = 2,
+            Price = 60,
+            Provider = k4.Address,
+            EngineBuild = "cairn-engine/0.1 cpu-f32kv",
         }.Sign(k4);
         float[][] inputs = [Row(0), Row(1)];
         var e = new StageDisputeEvidence
         {
-            Request = request, Receipt = receipt, Parts = [Part(k2, 0, 1, []), Part(k3, 1, 2, tokens)], Tokens = tokens, LayerHashes = trace,
-            Step = 1, Layer = 1, Inputs = inputs, InputsHash = DisputeEvidence.InputsHashOf(inputs), RecomputedHash = new Hash256(Enumerable.Repeat((byte)0x77, 32).ToArray()),
+            Request = request,
+            Receipt = receipt,
+            Parts = [Part(k2, 0, 1, []), Part(k3, 1, 2, tokens)],
+            Tokens = tokens,
+            LayerHashes = trace,
+            Step = 1,
+            Layer = 1,
+            Inputs = inputs,
+            InputsHash = DisputeEvidence.InputsHashOf(inputs),
+            RecomputedHash = new Hash256(Enumerable.Repeat((byte)0x77, 32).ToArray()),
         };
         return edit is null ? e : edit(e);
     }
@@ -57,11 +78,22 @@ public class StageDisputeEvidenceTests
     private static StageDisputeEvidence With(StageDisputeEvidence e, IReadOnlyList<StagePart>? parts = null, IReadOnlyList<IReadOnlyList<Hash256>>? trace = null,
         int? step = null, int? layer = null, IReadOnlyList<float[]>? inputs = null, Hash256? recomputed = null, int? index = null, int? expected = null,
         StageDisputeKind? kind = null) => new()
-    {
-        Kind = kind ?? e.Kind, Stops = e.Stops, Index = index ?? e.Index, Expected = expected ?? e.Expected,
-        Request = e.Request, Receipt = e.Receipt, Parts = parts ?? e.Parts, Tokens = e.Tokens, LayerHashes = trace ?? e.LayerHashes, Step = step ?? e.Step,
-        Layer = layer ?? e.Layer, Inputs = inputs ?? e.Inputs, InputsHash = inputs is null ? e.InputsHash : DisputeEvidence.InputsHashOf(inputs), RecomputedHash = recomputed ?? e.RecomputedHash,
-    };
+        {
+            Kind = kind ?? e.Kind,
+            Stops = e.Stops,
+            Index = index ?? e.Index,
+            Expected = expected ?? e.Expected,
+            Request = e.Request,
+            Receipt = e.Receipt,
+            Parts = parts ?? e.Parts,
+            Tokens = e.Tokens,
+            LayerHashes = trace ?? e.LayerHashes,
+            Step = step ?? e.Step,
+            Layer = layer ?? e.Layer,
+            Inputs = inputs ?? e.Inputs,
+            InputsHash = inputs is null ? e.InputsHash : DisputeEvidence.InputsHashOf(inputs),
+            RecomputedHash = recomputed ?? e.RecomputedHash,
+        };
 
     [Fact]
     public void The_golden_evidence_is_frozen_checks_and_round_trips()
@@ -129,20 +161,44 @@ public class StageDisputeEvidenceTests
         using var k4 = Key(4);
         StagePart Resign(StagePart p, Secp256k1Key key) => new StagePart
         {
-            RequestHash = p.RequestHash, ModelHash = p.ModelHash, FirstLayer = p.FirstLayer, EndLayer = p.EndLayer, LayerCount = p.LayerCount, Steps = p.Steps,
-            PartRoot = StagePart.RootOf(trace, p.FirstLayer, p.EndLayer), Tokens = p.Tokens, Provider = p.Provider,
+            RequestHash = p.RequestHash,
+            ModelHash = p.ModelHash,
+            FirstLayer = p.FirstLayer,
+            EndLayer = p.EndLayer,
+            LayerCount = p.LayerCount,
+            Steps = p.Steps,
+            PartRoot = StagePart.RootOf(trace, p.FirstLayer, p.EndLayer),
+            Tokens = p.Tokens,
+            Provider = p.Provider,
         }.Sign(key);
         var r = e.Receipt;
         var receipt = new Receipt
         {
-            RequestHash = r.RequestHash, OutputCommitment = DisputeEvidence.OutputCommitment(e.Tokens, root), TraceRoot = root, PromptTokens = r.PromptTokens,
-            CompletionTokens = r.CompletionTokens, Price = r.Price, Provider = r.Provider, EngineBuild = r.EngineBuild,
+            RequestHash = r.RequestHash,
+            OutputCommitment = DisputeEvidence.OutputCommitment(e.Tokens, root),
+            TraceRoot = root,
+            PromptTokens = r.PromptTokens,
+            CompletionTokens = r.CompletionTokens,
+            Price = r.Price,
+            Provider = r.Provider,
+            EngineBuild = r.EngineBuild,
         }.Sign(k4);
         return new StageDisputeEvidence
         {
-            Kind = StageDisputeKind.Token, Request = e.Request, Receipt = receipt, Parts = [Resign(e.Parts[0], k2), Resign(e.Parts[1], k3)], Tokens = e.Tokens,
-            LayerHashes = trace, Step = 4, Layer = 1, Inputs = [hidden], InputsHash = DisputeEvidence.InputsHashOf([hidden]), RecomputedHash = Hash256.Zero,
-            Stops = ["\n\n"], Index = 1, Expected = 8,
+            Kind = StageDisputeKind.Token,
+            Request = e.Request,
+            Receipt = receipt,
+            Parts = [Resign(e.Parts[0], k2), Resign(e.Parts[1], k3)],
+            Tokens = e.Tokens,
+            LayerHashes = trace,
+            Step = 4,
+            Layer = 1,
+            Inputs = [hidden],
+            InputsHash = DisputeEvidence.InputsHashOf([hidden]),
+            RecomputedHash = Hash256.Zero,
+            Stops = ["\n\n"],
+            Index = 1,
+            Expected = 8,
         };
     }
 
