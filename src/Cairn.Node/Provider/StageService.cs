@@ -3,7 +3,6 @@ using System.Runtime.InteropServices;
 using Cairn.Engine.Sampling;
 using Cairn.Engine.Tokenization;
 using Cairn.Node.Rpc;
-using Cairn.Protocol.Crypto;
 using Cairn.Protocol.Messages;
 using Google.Protobuf;
 using Grpc.Core;
@@ -16,7 +15,7 @@ namespace Cairn.Node.Provider;
 /// rows, and return the next rows — or, on the last stage, the sampled token. Each step also returns the stage's layer
 /// hashes for its rows, from which the gateway assembles the request's trace and output commitment.
 /// </summary>
-public sealed class StageService(ProviderState state, StageSessions sessions) : Rpc.Stage.StageBase
+public sealed partial class StageService(ProviderState state, StageSessions sessions) : Rpc.Stage.StageBase
 {
     public const int MaxSessionIdLength = 64;
 
@@ -139,37 +138,6 @@ public sealed class StageService(ProviderState state, StageSessions sessions) : 
         {
             session.Gate.Release();
         }
-    }
-
-    /// <summary>
-    /// The stage's signed part of the session's trace (docs/pipeline.md, "Signed stage parts"): its layers' hashes at every
-    /// position it computed, and on the last stage the tokens it sampled.
-    /// </summary>
-    private StagePart SignedPart(StageSession session)
-    {
-        var model = session.Model.Model;
-        var trace = session.Session.Trace!;
-        int first = model.FirstLayer, end = model.EndLayer;
-        if (trace.Steps == 0) throw new RpcException(new Status(StatusCode.FailedPrecondition, "the session computed no position"));
-        var steps = new IReadOnlyList<Hash256>[trace.Steps];
-        for (int s = 0; s < steps.Length; s++)
-        {
-            var step = new Hash256[end];
-            for (int l = first; l < end; l++) step[l] = new Hash256(trace.LayerHash(s, l) ?? throw new RpcException(new Status(StatusCode.FailedPrecondition, $"layer {l} of position {s} was not computed")));
-            steps[s] = step;
-        }
-        return state.SignStagePart(new StagePart
-        {
-            RequestHash = session.Request.Hash(),
-            ModelHash = session.Request.ModelHash,
-            FirstLayer = first,
-            EndLayer = end,
-            LayerCount = model.Config.Layers,
-            Steps = steps.Length,
-            PartRoot = StagePart.RootOf(steps, first, end),
-            Tokens = model.HasHead ? [.. session.Generated] : [],
-            Provider = state.Id,
-        });
     }
 
     /// <summary>The last stage's head, sampler and stop rules: as <see cref="ProviderService.Generate"/> decides them.</summary>
