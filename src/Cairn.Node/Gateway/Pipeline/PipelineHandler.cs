@@ -118,7 +118,7 @@ public sealed class PipelineHandler(ProviderDirectory directory, GatewayState ga
             settled = true;
             receipts.Add(new StoredReceipt(id, model.Name, client.ToString(), inference, receipt, time.GetUtcNow()) { StageParts = parts });
             challenges.ConsiderPipeline(new ChallengeService.PipelineAnswer(id, inference, receipt, parts, [.. run.Chain.Select(s => s.Provider.Id)],
-                [.. run.Generated], run.AssembledTrace(), [.. run.Stops]), epoch);
+                [.. run.Generated], run.SignedTrace!, [.. run.Stops]), epoch);
             string finish = run.FinishReason ?? "length";
             GatewayLog.Served(log, id, model.Name, "pipeline " + string.Join(" > ", run.Chain), promptTokens, completionTokens, finish);
             await Respond(ctx, req, id, created, text.ToString(), finish, (promptTokens, completionTokens), stream);

@@ -138,6 +138,9 @@ public sealed class PipelineRun(string requestId, InferenceRequest request, byte
         }
     }
 
+    /// <summary>The assembled trace the parts of <see cref="SignedParts"/> were checked against (null before).</summary>
+    public Hash256[][]? SignedTrace { get; private set; }
+
     /// <summary>The trace assembled so far: [step][layer] over every layer of the model.</summary>
     public Hash256[][] AssembledTrace()
     {
@@ -158,7 +161,7 @@ public sealed class PipelineRun(string requestId, InferenceRequest request, byte
     /// </summary>
     public async Task<StagePart[]> SignedParts(CancellationToken cancel)
     {
-        var trace = AssembledTrace();
+        var trace = SignedTrace = AssembledTrace();
         var requestHash = request.Hash();
         var parts = new StagePart[_chain.Count];
         var close = new StageCloseRequest { SessionId = SessionId, SignPart = true };
