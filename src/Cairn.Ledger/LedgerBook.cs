@@ -50,12 +50,13 @@ public sealed partial class LedgerBook(ILedgerStore store, LedgerOptions? option
         if (!LedgerIds.TryValidate(holdId, "hold id", out string? error)) return LedgerResult.Fail(LedgerErrors.InvalidId, error);
         if (fee < 0) return LedgerResult.Fail(LedgerErrors.InvalidAmount, $"fee must not be negative; got {fee}");
         if (parties.Royalties is { } royalties && RoyaltyProblem(royalties, split) is { } royaltyError) return LedgerResult.Fail(LedgerErrors.RoyaltyTooHigh, royaltyError);
+        if (parties.Stages is { } stages && StagesProblem(stages, parties.Provider) is { } stagesError) return LedgerResult.Fail(LedgerErrors.InvalidSplit, stagesError);
         return Apply("settle/" + holdId, tx =>
         {
             if (tx.FindHold(holdId) is not { } hold) return Failure(LedgerErrors.UnknownHold, $"no hold \"{holdId}\" was placed");
             if (fee > hold.Amount) return Failure(LedgerErrors.FeeExceedsHold, $"fee {fee} exceeds the {hold.Amount} held by \"{holdId}\"");
             var postings = new List<Posting> { new(Account.Hold(holdId), -hold.Amount) };
-            if (parties.Royalties is { } shares) AddRoyaltySplit(postings, fee, parties.Provider, shares, split);
+            if (parties.Royalties is { } shares) AddRoyaltySplit(postings, fee, parties, shares, split);
             else AddSplit(postings, fee, parties, split);
             if (hold.Amount - fee > 0) postings.Add(new Posting(hold.Client, hold.Amount - fee));
             return Build(EntryKind.Settle, authorization, parties.Provider.ToString(), holdId, [.. postings]);
@@ -83,7 +84,7 @@ public sealed partial class LedgerBook(ILedgerStore store, LedgerOptions? option
         long perAuthor = authors.Count == 0 ? 0 : FeeSplit.Share(fee, split.AdapterAuthorsBps) / authors.Count;
         long validators = FeeSplit.Share(fee, split.ValidatorPoolBps);
         long treasury = fee - provider - owner - perAuthor * authors.Count - validators; // its own share, unclaimed shares and every remainder
-        Add(postings, Account.ProviderEarnings(parties.Provider), provider);
+        AddProviders(postings, parties, provider);
         if (parties.ModelOwner is { } o) Add(postings, Account.Royalty(o), owner);
         foreach (var a in authors) Add(postings, Account.Royalty(a), perAuthor);
         Add(postings, Account.ValidatorPool, validators);
@@ -115,7 +116,7 @@ public sealed partial class LedgerBook(ILedgerStore store, LedgerOptions? option
     /// account, the sum of its shares), the validator pool and the treasury their ⌊…⌋ shares of the split, and the
     /// provider the rest — so every rounding remainder goes to the provider and the shares sum to exactly the fee.
     /// </summary>
-    private static void AddRoyaltySplit(List<Posting> postings, long fee, Address provider, IReadOnlyList<RoyaltyShare> royalties, FeeSplit split)
+    private static void AddRoyaltySplit(List<Posting> postings, long fee, SettlementParties parties, IReadOnlyList<RoyaltyShare> royalties, FeeSplit split)
     {
         var perAccount = new SortedDictionary<string, long>(StringComparer.Ordinal);
         long paid = 0;
@@ -128,10 +129,53 @@ public sealed partial class LedgerBook(ILedgerStore store, LedgerOptions? option
         }
         long validators = FeeSplit.Share(fee, split.ValidatorPoolBps);
         long treasury = FeeSplit.Share(fee, split.TreasuryBps);
-        Add(postings, Account.ProviderEarnings(provider), fee - paid - validators - treasury);
+        AddProviders(postings, parties, fee - paid - validators - treasury);
         foreach (var (account, amount) in perAccount) Add(postings, account, amount);
         Add(postings, Account.ValidatorPool, validators);
         Add(postings, Account.Treasury, treasury);
+    }
+
+    /// <summary>
+    /// The provider's share: all to <see cref="SettlementParties.Provider"/>, or for a pipeline split by layers served
+    /// (<see cref="SettlementParties.Stages"/>), the remainders to the last stage; one posting per provider account.
+    /// </summary>
+    private static void AddProviders(List<Posting> postings, SettlementParties parties, long amount)
+    {
+        if (parties.Stages is not { Count: > 0 } stages)
+        {
+            Add(postings, Account.ProviderEarnings(parties.Provider), amount);
+            return;
+        }
+        long layers = 0;
+        foreach (var s in stages) layers += s.Layers;
+        var perAccount = new List<(string Account, long Amount)>();
+        long paid = 0;
+        for (int i = 0; i < stages.Count - 1; i++)
+        {
+            long share = (long)((Int128)amount * stages[i].Layers / layers);
+            Credit(perAccount, Account.ProviderEarnings(stages[i].Provider), share);
+            paid += share;
+        }
+        Credit(perAccount, Account.ProviderEarnings(stages[^1].Provider), amount - paid);
+        foreach (var (account, share) in perAccount) Add(postings, account, share);
+    }
+
+    private static void Credit(List<(string Account, long Amount)> accounts, string account, long amount)
+    {
+        int i = accounts.FindIndex(a => a.Account == account);
+        if (i < 0) accounts.Add((account, amount));
+        else accounts[i] = (account, accounts[i].Amount + amount);
+    }
+
+    private static string? StagesProblem(IReadOnlyList<StageShare> stages, Address provider)
+    {
+        if (stages.Count == 0) return "a pipeline settlement names no stage";
+        foreach (var s in stages)
+        {
+            if (s.Layers < 1) return $"stage {s.Provider} serves {s.Layers} layers; each stage serves at least 1";
+        }
+        if (stages[^1].Provider != provider) return $"the last stage is {stages[^1].Provider}, the settlement's provider is {provider}: the last stage sampled and is the provider";
+        return null;
     }
 
     private static void Add(List<Posting> postings, string account, long amount)

@@ -35,6 +35,51 @@ public abstract class LedgerBookTests : LedgerTestBase
     }
 
     [SkippableTheory]
+    [InlineData(8_000L)]
+    [InlineData(7L)]
+    [InlineData(9_999L)]
+    [InlineData(long.MaxValue / 2)]
+    public void A_pipeline_settlement_splits_the_provider_share_by_layers_served_and_each_stage_s_statement_shows_it(long fee)
+    {
+        var book = Book;
+        Cairn.Protocol.Identity.Address first = Party(20), middle = Party(21), last = Party(22);
+        Ok(book.Deposit("d", Client, fee, Auth("d")));
+        Ok(book.Hold("p", Client, fee, Auth("p")));
+        var receipt = Auth("pipeline receipt");
+        var parties = new SettlementParties(last, Owner) { Stages = [new StageShare(first, 3), new StageShare(middle, 2), new StageShare(last, 3)] };
+        Ok(book.Settle("p", fee, parties, receipt));
+
+        long provider = (long)((Int128)fee * 8_000 / 10_000), a = (long)((Int128)provider * 3 / 8), b = (long)((Int128)provider * 2 / 8);
+        Assert.Equal([a, b, provider - a - b], new[] { first, middle, last }.Select(s => book.Balance(Account.ProviderEarnings(s))));
+        Assert.Equal((long)((Int128)fee * 500 / 10_000), book.Balance(Account.Royalty(Owner)));
+        var settle = Store.ReadJournal().Single(e => e.Id == "settle/p");
+        Assert.Equal(fee, settle.Postings.Where(p => p.Amount > 0).Aggregate(Int128.Zero, (s, p) => s + p.Amount));
+        foreach (var (stage, amount) in new[] { (first, a), (middle, b), (last, provider - a - b) })
+        {
+            if (amount == 0) continue;
+            Assert.True(book.TryGetStatement(Account.ProviderEarnings(stage), 0, out var statement).IsOk);
+            var line = Assert.Single(statement!.Lines);
+            Assert.Equal(("settle/p", amount, receipt), (line.EntryId, line.Amount, line.Authorization));
+        }
+        AssertConsistent();
+    }
+
+    [SkippableFact]
+    public void A_pipeline_settlement_with_a_bad_stage_list_is_refused_and_writes_nothing()
+    {
+        var book = Book;
+        Ok(book.Deposit("d", Client, 1_000, Auth("d")));
+        Ok(book.Hold("p", Client, 1_000, Auth("p")));
+        var head = Store.ReadHead();
+        Fails(LedgerErrors.InvalidSplit, book.Settle("p", 800, new SettlementParties(Provider) { Stages = [] }, Auth("r")));
+        Fails(LedgerErrors.InvalidSplit, book.Settle("p", 800, new SettlementParties(Provider) { Stages = [new StageShare(Party(20), 0), new StageShare(Provider, 2)] }, Auth("r")));
+        Fails(LedgerErrors.InvalidSplit, book.Settle("p", 800, new SettlementParties(Provider) { Stages = [new StageShare(Provider, 2), new StageShare(Party(20), 2)] }, Auth("r")));
+        Assert.Equal(head, Store.ReadHead());
+        Assert.Equal(1_000, book.Balance(Account.Hold("p")));
+        AssertConsistent();
+    }
+
+    [SkippableTheory]
     [InlineData(1L, 3)]
     [InlineData(7L, 3)]
     [InlineData(9_999L, 7)]

@@ -34,6 +34,7 @@ public static class VerifyCommand
             var file = parse.GetValue(evidence)!;
             var modelFile = parse.GetValue(model)!;
             byte[] bytes = File.ReadAllBytes(file.FullName);
+            if (StageDisputeEvidence.IsStageDispute(bytes)) return VerifyStage(file, bytes, modelFile, Math.Max(1, parse.GetValue(threads)));
             bool token = TokenDisputeEvidence.IsTokenDispute(bytes);
             DisputeEvidence? layer = null;
             TokenDisputeEvidence? sampling = null;
@@ -91,6 +92,87 @@ public static class VerifyCommand
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>A pipeline stage's dispute (<see cref="StageDisputeEvidence"/>): its checks, then the layer recomputed here.</summary>
+    private static int VerifyStage(FileInfo file, byte[] bytes, FileInfo modelFile, int threads)
+    {
+        StageDisputeEvidence e;
+        try { e = StageDisputeEvidence.Decode(bytes); }
+        catch (CanonicalFormatException x) { throw new ArgumentException($"{file.Name}: {x.Message}"); }
+        byte[] fileHash;
+        using (var stream = File.OpenRead(modelFile.FullName)) fileHash = SHA256.HashData(stream);
+        if (new Hash256(fileHash) != e.Request.ModelHash)
+        {
+            Console.Error.WriteLine($"cairn: verify: {modelFile.Name} hashes to {Convert.ToHexStringLower(fileHash)}, the request names model {e.Request.ModelHash}");
+            return 2;
+        }
+        var transformer = new Transformer(Model.Load(modelFile.FullName), threads);
+        var (result, referee) = RecheckStage(transformer, e);
+        Console.WriteLine($"evidence {e.Hash()} (pipeline stage dispute): request {e.Request.Hash()}, pipeline receipt by {e.Receipt.Provider}, {e.Parts.Count} stage parts");
+        if (e.AccusedIndex() is int k and >= 0)
+            Console.WriteLine(e.Kind == StageDisputeKind.Layer && e.Step < e.LayerHashes.Count
+                ? $"disputed step {e.Step}, layer {e.Layer}: stage {k} (layers {e.Parts[k].FirstLayer}..{e.Parts[k].EndLayer - 1}) by {e.Parts[k].Provider} signed {e.LayerHashes[e.Step][e.Layer]}"
+                : $"disputed generated index {e.Index}: the last stage {k} (layers {e.Parts[k].FirstLayer}..{e.Parts[k].EndLayer - 1}) by {e.Parts[k].Provider}");
+        if (referee is not null) Console.WriteLine($"recomputed {Convert.ToHexStringLower(referee.Hash)} (1 layer × {referee.Positions} positions)");
+        if (!result.IsValid)
+        {
+            Console.WriteLine($"verdict does NOT hold: {result}");
+            return 1;
+        }
+        Console.WriteLine("verdict holds: the stage is at fault");
+        return 0;
+    }
+
+    /// <summary>The stage evidence's own checks, then the referee rerun on this machine; valid iff the accused stage is at fault.</summary>
+    public static (ValidationResult Result, RefereeResult? Referee) RecheckStage(Transformer transformer, StageDisputeEvidence e)
+    {
+        var check = e.Check();
+        if (!check.IsValid) return (check, null);
+        if (e.Kind == StageDisputeKind.Token) return (RecheckStageToken(transformer, e), null);
+        RefereeResult referee;
+        try
+        {
+            referee = Referee.Recompute(transformer, new RefereeCase
+            {
+                Tokens = e.FedTokens(),
+                Step = e.Step,
+                Layer = e.Layer,
+                Inputs = e.Layer == 0 ? null : e.Inputs.ToArray(),
+                AgreedInputHashes = e.Layer == 0 ? null : e.InputHashes().Select(h => h.ToArray()).ToArray(),
+            });
+        }
+        catch (Exception x) when (x is RefereeException or ArgumentException)
+        {
+            return (ValidationResult.Fail(DisputeEvidence.EvidenceMismatch, $"the referee refused the case: {x.Message}"), null);
+        }
+        if (new Hash256(referee.Hash) != e.RecomputedHash)
+            return (ValidationResult.Fail(DisputeEvidence.EvidenceMismatch, $"the layer recomputes to {Convert.ToHexStringLower(referee.Hash)}, the evidence says {e.RecomputedHash}"), referee);
+        if (new Hash256(referee.InputsHash) != e.InputsHash)
+            return (ValidationResult.Fail(DisputeEvidence.EvidenceMismatch, "the referee's inputs hash differs from the evidence's"), referee);
+        return (ValidationResult.Ok, referee);
+    }
+
+    /// <summary>A last stage's sampling fault: the continuation this machine's referee gives must be the evidence's expected one.</summary>
+    private static ValidationResult RecheckStageToken(Transformer transformer, StageDisputeEvidence e)
+    {
+        TokenRuling ruling;
+        try
+        {
+            ruling = TokenReferee.Decide(transformer, Cairn.Node.Gateway.DisputeReferee.Case(transformer, e.Request, e.Stops, e.AgreedTokens()) with
+            {
+                FinalHidden = e.Inputs.Count > 0 ? e.Inputs[0] : null,
+                AgreedFinalHash = e.Inputs.Count > 0 ? e.LayerHashes[e.Step][e.Layer].ToArray() : null,
+            });
+        }
+        catch (Exception x) when (x is RefereeException or ArgumentException)
+        {
+            return ValidationResult.Fail(DisputeEvidence.EvidenceMismatch, $"the referee refused the case: {x.Message}");
+        }
+        Console.WriteLine($"disputed generated index {e.Index}: the last stage signed {Claim(e.Claim)}, expected {Claim(e.Expected)}; referee: {Claim(ruling.Token)} ({ruling.Reason})");
+        return ruling.Token == e.Expected
+            ? ValidationResult.Ok
+            : ValidationResult.Fail(DisputeEvidence.EvidenceMismatch, $"the referee gives {Claim(ruling.Token)}, the evidence says {Claim(e.Expected)}");
     }
 
     private static string Claim(int token) => token == TokenDisputeEvidence.End ? "end" : $"token {token}";

@@ -15,4 +15,15 @@ public sealed record SettlementParties(Address Provider, Address? ModelOwner = n
     /// rest; <see cref="ModelOwner"/> and <see cref="AdapterAuthors"/> are then ignored.
     /// </summary>
     public IReadOnlyList<RoyaltyShare>? Royalties { get; init; }
+
+    /// <summary>
+    /// A pipelined request (docs/pipeline.md): the stages that served it, in layer order. When set, the provider's share
+    /// is split across them in proportion to the layers each served — stage k gets ⌊share × layers_k / Σ layers⌋ and the
+    /// last stage (the one that sampled, <see cref="Provider"/>) also every rounding remainder — instead of all going to
+    /// <see cref="Provider"/>. A provider named twice gets the sum of its shares.
+    /// </summary>
+    public IReadOnlyList<StageShare>? Stages { get; init; }
 }
+
+/// <summary>A pipeline stage's claim on a fee: its provider and how many layers it served.</summary>
+public sealed record StageShare(Address Provider, int Layers);

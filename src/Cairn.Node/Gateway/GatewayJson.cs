@@ -11,7 +11,14 @@ public sealed record ModelEntry(string Id, string Object, long Created, [propert
 public sealed record ModelList(string Object, ModelEntry[] Data);
 
 public sealed record ReceiptView(string Id, string Model, string Provider, string RequestHash, string OutputCommitment, string TraceRoot,
-    int PromptTokens, int CompletionTokens, ulong Price, string EngineBuild, string RequestHex, string ReceiptHex, string[] Adapters);
+    int PromptTokens, int CompletionTokens, ulong Price, string EngineBuild, string RequestHex, string ReceiptHex, string[] Adapters)
+{
+    /// <summary>A pipelined answer: each stage's signed part of the trace, in layer order; null otherwise.</summary>
+    public StagePartView[]? StageParts { get; init; }
+}
+
+/// <summary>One stage's signed part of a pipelined answer's trace (<c>cairn.stage-part</c>, docs/protocol.md), with its canonical bytes.</summary>
+public sealed record StagePartView(string Provider, int FirstLayer, int EndLayer, int Steps, string PartRoot, int[] Tokens, string PartHex);
 
 /// <summary>One registered model or adapter as <c>GET /v1/contributions</c> lists it (docs/contributions.md).</summary>
 public sealed record ContributionView(string Kind, string Name, string Entry, string FileSha256, string? BaseModel, int RoyaltyBps, string License,

@@ -64,9 +64,12 @@ public sealed class GatewayLedger : IDisposable
     /// contributions registry: each registered one is paid its royalty basis points of the fee, the provider the rest
     /// (<see cref="ContributionRegistry.PartiesFor"/>); with none registered the ledger's fee split applies.
     /// </summary>
-    public LedgerResult Settle(string holdId, long fee, Address provider, Hash256 receipt, Hash256 model, IReadOnlyList<Hash256> adapters, out long epoch)
+    /// <param name="stages">A pipelined request: its stages in layer order (the last is <paramref name="provider"/>); the
+    /// provider's share is split by layers served (<see cref="SettlementParties.Stages"/>).</param>
+    public LedgerResult Settle(string holdId, long fee, Address provider, Hash256 receipt, Hash256 model, IReadOnlyList<Hash256> adapters, out long epoch,
+        IReadOnlyList<StageShare>? stages = null)
     {
-        var parties = Contributions.PartiesFor(provider, model, adapters);
+        var parties = Contributions.PartiesFor(provider, model, adapters) with { Stages = stages };
         lock (_gate)
         {
             var result = Book.Settle(holdId, fee, parties, receipt);

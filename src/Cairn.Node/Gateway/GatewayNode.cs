@@ -69,7 +69,11 @@ public static class GatewayNode
             return Results.Json(new ReceiptView(r.Id, r.Model, r.Receipt.Provider.ToString(), r.Receipt.RequestHash.ToString(),
                 r.Receipt.OutputCommitment.ToString(), r.Receipt.TraceRoot.ToString(), r.Receipt.PromptTokens, r.Receipt.CompletionTokens,
                 r.Receipt.Price, r.Receipt.EngineBuild, Convert.ToHexStringLower(r.Request.Encode()), Convert.ToHexStringLower(r.Receipt.Encode()),
-                r.Request.AdapterHashes.Select(h => h.ToString()).ToArray()),
+                r.Request.AdapterHashes.Select(h => h.ToString()).ToArray())
+            {
+                StageParts = r.StageParts?.Select(p => new StagePartView(p.Provider.ToString(), p.FirstLayer, p.EndLayer, p.Steps, p.PartRoot.ToString(), [.. p.Tokens],
+                    Convert.ToHexStringLower(p.Encode()))).ToArray(),
+            },
                 GatewayJson.Default.ReceiptView);
         });
         app.MapGet("/v1/challenges", (HttpContext ctx, ChallengeService challenges, GatewayOptions o) =>

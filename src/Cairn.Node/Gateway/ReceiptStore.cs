@@ -5,7 +5,11 @@ using Cairn.Protocol.Messages;
 namespace Cairn.Node.Gateway;
 
 /// <summary>A served answer's evidence: the signed request and the provider's signed receipt, by response id.</summary>
-public sealed record StoredReceipt(string Id, string Model, string Client, InferenceRequest Request, Receipt Receipt, DateTimeOffset Created);
+public sealed record StoredReceipt(string Id, string Model, string Client, InferenceRequest Request, Receipt Receipt, DateTimeOffset Created)
+{
+    /// <summary>A pipelined answer: every stage's signed part of the trace, in layer order (docs/pipeline.md); null otherwise.</summary>
+    public IReadOnlyList<StagePart>? StageParts { get; init; }
+}
 
 /// <summary>
 /// Receipts of every answer, kept in memory and appended to <c>receipts.jsonl</c> under the data folder (canonical
@@ -34,7 +38,7 @@ public sealed class ReceiptStore : IDisposable
         _byId[r.Id] = r;
         Added?.Invoke(r);
         if (_log is null) return;
-        string line = JsonSerializer.Serialize(new Dictionary<string, string>
+        var fields = new Dictionary<string, string>
         {
             ["id"] = r.Id,
             ["model"] = r.Model,
@@ -42,7 +46,9 @@ public sealed class ReceiptStore : IDisposable
             ["request"] = Convert.ToHexStringLower(r.Request.Encode()),
             ["receipt"] = Convert.ToHexStringLower(r.Receipt.Encode()),
             ["created"] = r.Created.ToString("O"),
-        });
+        };
+        if (r.StageParts is { } parts) fields["stage_parts"] = string.Join(",", parts.Select(p => Convert.ToHexStringLower(p.Encode())));
+        string line = JsonSerializer.Serialize(fields);
         lock (_gate) _log.WriteLine(line);
     }
 

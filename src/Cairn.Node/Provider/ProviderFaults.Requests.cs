@@ -25,6 +25,15 @@ public sealed partial record ProviderFaults
         return true;
     }
 
+    /// <summary>The rows a stage hands on: <paramref name="rows"/>, or with forward-other-rows a copy whose rows each have their first float plus one.</summary>
+    internal float[] Forwarded(float[] rows, int dim)
+    {
+        if (!ForwardOtherRows) return rows;
+        var other = (float[])rows.Clone();
+        for (int i = 0; i < other.Length; i += dim) other[i] += 1f;
+        return other;
+    }
+
     /// <summary>The seed a cheater samples with (wrong-seed), or the request's.</summary>
     internal ulong Seed(ulong requested, bool cheat) => cheat && WrongSeed ? requested ^ 0x5EED_FA17_5EED_FA17UL : requested;
 

@@ -8,7 +8,8 @@ namespace Cairn.Node.Provider;
 /// FAULT INJECTION, FOR TESTS ONLY (the hidden <c>cairn node --fault</c> option): makes an otherwise real provider
 /// misbehave in one chosen way so that tests can show what the gateway does about it. Comma-separated:
 /// <list type="bullet">
-/// <item><c>bad-signature</c>: receipts are signed with a fresh random key instead of the provider's own.</item>
+/// <item><c>bad-signature</c>: receipts (and a pipeline stage's parts of a trace) are signed with a fresh random key
+/// instead of the provider's own.</item>
 /// <item><c>stall-after-tokens:N</c>: after N tokens in all (across all requests), generation stops for good and the
 /// line <c>fault: stalled after N tokens</c> goes to standard output — a test then kills the process mid-stream.</item>
 /// <item><c>claim-speed:X</c>: announce X tokens/s of decode speed instead of the measured one (to attract routing).</item>
@@ -17,7 +18,8 @@ namespace Cairn.Node.Provider;
 /// replay of a generation for a dispute (its <see cref="ServedModel.Transformer"/> fed the streamed tokens) sees it
 /// too, so the provider's trace stays consistent with its receipt:
 /// <list type="bullet">
-/// <item><c>wrong-seed</c>: samples with another seed than the request's: other tokens, honest trace over them.</item>
+/// <item><c>wrong-seed</c>: samples with another seed than the request's: other tokens, honest trace over them (also
+/// as the last stage of a pipeline).</item>
 /// <item><c>forge-commitment</c>: honest tokens, but the receipt's output commitment is forged (a hash of the request).</item>
 /// <item><c>substitute-model:FILE</c>: computes with another model file (same vocabulary, e.g. a smaller model) while
 /// announcing, signing and routing under the served file's name and hash.</item>
@@ -31,6 +33,10 @@ namespace Cairn.Node.Provider;
 /// constant at every step; trace root and output commitment follow from the forged trace.</item>
 /// <item><c>lazy-validator</c>: asked to validate (<c>GenerateRequest.validation</c>), it computes nothing and returns
 /// a receipt with a guessed commitment at once; as an asserter it is honest.</item>
+/// <item><c>forward-other-rows</c> (a pipeline stage): computes and hashes its layers honestly but hands the next stage
+/// other rows (the first float of each row plus one).</item>
+/// <item><c>forge-stage-part</c> (a pipeline stage): signs a part of the trace whose root is not the root of the hashes it
+/// reported.</item>
 /// <item><c>collude:DIR</c>, with one of the token-level cheats (wrong-seed, forge-commitment, random-tokens,
 /// truncate): as an asserter it cheats and writes each request's hash into DIR; as a validator it cheats the same way
 /// only for a request whose hash is in DIR (its partner's), and validates honestly otherwise.</item>
@@ -60,6 +66,10 @@ public sealed partial record ProviderFaults
     public bool LazyValidator { get; init; }
     /// <summary>Compute without the requested adapters (<c>ignore-adapter</c>), in generations and in replays.</summary>
     public bool IgnoreAdapter { get; init; }
+    /// <summary>A stage forwards rows other than the ones it hashed (<c>forward-other-rows</c>).</summary>
+    public bool ForwardOtherRows { get; init; }
+    /// <summary>A stage signs a part with a forged root (<c>forge-stage-part</c>).</summary>
+    public bool ForgeStagePart { get; init; }
 
     /// <summary>The cartel's folder of answered request hashes (<c>collude:DIR</c>).</summary>
     public string? CollusionDirectory { get; init; }
@@ -71,7 +81,7 @@ public sealed partial record ProviderFaults
 
     private const string Known = "bad-signature, stall-after-tokens:N (N ≥ 1), claim-speed:X (X > 0), wrong-seed, forge-commitment, " +
         "substitute-model:FILE, cheaper-type:Q4_0|Q8_0|F16, skip-layers:L[,L…] (L ≥ 0), random-tokens, truncate:N (N ≥ 1), " +
-        "forge-layer-hashes[:L], lazy-validator, collude:DIR, ignore-adapter";
+        "forge-layer-hashes[:L], lazy-validator, collude:DIR, ignore-adapter, forward-other-rows, forge-stage-part";
 
     /// <summary>Parses the <c>--fault</c> value; an unknown or malformed fault is an <see cref="ArgumentException"/>.</summary>
     public static ProviderFaults Parse(string? spec)
@@ -97,6 +107,8 @@ public sealed partial record ProviderFaults
                 ("random-tokens", null) => faults with { RandomTokens = true },
                 ("lazy-validator", null) => faults with { LazyValidator = true },
                 ("ignore-adapter", null) => faults with { IgnoreAdapter = true },
+                ("forward-other-rows", null) => faults with { ForwardOtherRows = true },
+                ("forge-stage-part", null) => faults with { ForgeStagePart = true },
                 ("forge-layer-hashes", null) => faults with { ForgeLayerHashes = true },
                 ("forge-layer-hashes", { } l) when Layer(l) is int v => faults with { ForgeLayerHashes = true, ForgedLayer = v },
                 ("skip-layers", { } l) when Layer(l) is int v => faults with { SkipLayers = [.. faults.SkipLayers, v] },

@@ -78,6 +78,28 @@ public sealed class ProviderState(Secp256k1Key key, IReadOnlyList<ServedModel> m
         return WithSignature(receipt, wrong.Sign(receipt.Hash()));
     }
 
+    /// <summary>Signs a pipeline stage's part of a trace (<see cref="StagePart.Provider"/> must be this provider).</summary>
+    public StagePart SignStagePart(StagePart part)
+    {
+        // FAULT INJECTION (tests only): forge-stage-part signs a root that is not the root of the hashes it reported.
+        if (Faults.ForgeStagePart) part = new StagePart
+        {
+            RequestHash = part.RequestHash,
+            ModelHash = part.ModelHash,
+            FirstLayer = part.FirstLayer,
+            EndLayer = part.EndLayer,
+            LayerCount = part.LayerCount,
+            Steps = part.Steps,
+            PartRoot = Keccak256.Hash(part.PartRoot.ToArray()),
+            Tokens = part.Tokens,
+            Provider = part.Provider,
+        };
+        if (!Faults.BadSignature) return part.Sign(key);
+        // FAULT INJECTION (tests only): the same part, signed by a key that is not the provider's.
+        using var wrong = Secp256k1Key.Generate(System.Security.Cryptography.RandomNumberGenerator.Create());
+        return StagePart.Decode([.. part.EncodeBody(), .. wrong.Sign(part.Hash()).ToArray()]);
+    }
+
     private static Receipt WithSignature(Receipt r, Signature signature) => new()
     {
         RequestHash = r.RequestHash,

@@ -15,7 +15,7 @@ namespace Cairn.Node.Provider;
 /// rows, and return the next rows — or, on the last stage, the sampled token. Each step also returns the stage's layer
 /// hashes for its rows, from which the gateway assembles the request's trace and output commitment.
 /// </summary>
-public sealed class StageService(ProviderState state, StageSessions sessions) : Rpc.Stage.StageBase
+public sealed partial class StageService(ProviderState state, StageSessions sessions) : Rpc.Stage.StageBase
 {
     public const int MaxSessionIdLength = 64;
 
@@ -49,7 +49,7 @@ public sealed class StageService(ProviderState state, StageSessions sessions) : 
                 MinP = inference.Sampling.MinP,
                 RepeatPenalty = inference.Sampling.RepeatPenalty,
                 RepeatLastN = inference.Sampling.RepeatLastN,
-                Seed = inference.Seed,
+                Seed = state.Faults.Seed(inference.Seed, cheat: true), // FAULT INJECTION (tests only): wrong-seed; the request's seed otherwise
             };
             if (sampling.Validate() is { } badSampling) throw Invalid(badSampling);
             int[] generated = request.Generated.ToArray();
@@ -106,7 +106,7 @@ public sealed class StageService(ProviderState state, StageSessions sessions) : 
                 for (int l = model.FirstLayer; l < model.EndLayer; l++) reply.LayerHashes.Add(ByteString.CopyFrom(session.Session.Trace!.LayerHash(p, l)));
             }
             if (model.HasHead) Sample(session, hidden, reply);
-            else reply.Activations = ByteString.CopyFrom(MemoryMarshal.AsBytes(hidden.AsSpan()));
+            else reply.Activations = ByteString.CopyFrom(MemoryMarshal.AsBytes(state.Faults.Forwarded(hidden, dim).AsSpan())); // FAULT INJECTION: forward-other-rows
             var compute = clock.Elapsed;
             reply.ComputeUs = (long)compute.TotalMicroseconds;
             // Emulation of a weaker device (--slowdown X): the step takes X times its compute time.
@@ -119,10 +119,25 @@ public sealed class StageService(ProviderState state, StageSessions sessions) : 
         }
     }
 
-    public override Task<StageCloseReply> Close(StageCloseRequest request, ServerCallContext context)
+    public override async Task<StageCloseReply> Close(StageCloseRequest request, ServerCallContext context)
     {
-        sessions.Remove(request.SessionId);
-        return Task.FromResult(new StageCloseReply());
+        if (!request.SignPart)
+        {
+            sessions.Remove(request.SessionId);
+            return new StageCloseReply();
+        }
+        var session = sessions.Find(request.SessionId) ?? throw new RpcException(new Status(StatusCode.NotFound, $"no open session '{request.SessionId}'"));
+        await session.Gate.WaitAsync(context.CancellationToken);
+        try
+        {
+            var part = SignedPart(session);
+            sessions.Remove(request.SessionId);
+            return new StageCloseReply { Part = ByteString.CopyFrom(part.Encode()) };
+        }
+        finally
+        {
+            session.Gate.Release();
+        }
     }
 
     /// <summary>The last stage's head, sampler and stop rules: as <see cref="ProviderService.Generate"/> decides them.</summary>

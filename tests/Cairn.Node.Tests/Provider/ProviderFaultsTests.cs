@@ -56,6 +56,15 @@ public sealed class ProviderFaultsTests
         Assert.Empty(ProviderFaults.Parse("wrong-seed").SkipLayers);
     }
 
+    [Fact]
+    public void The_pipeline_stage_faults_parse()
+    {
+        var f = ProviderFaults.Parse("forward-other-rows,forge-stage-part");
+        Assert.Equal((true, true), (f.ForwardOtherRows, f.ForgeStagePart));
+        Assert.Equal((false, false), (ProviderFaults.None.ForwardOtherRows, ProviderFaults.None.ForgeStagePart));
+        Assert.Throws<ArgumentException>(() => ProviderFaults.Parse("forge-stage-part:1"));
+    }
+
     [Theory]
     [InlineData("substitute-model")]
     [InlineData("substitute-model:")]

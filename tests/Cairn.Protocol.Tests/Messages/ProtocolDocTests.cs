@@ -12,6 +12,7 @@ public class ProtocolDocTests
                  {
                      InferenceRequestTests.GoldenBodyHex, InferenceRequestTests.GoldenHash, InferenceRequestTests.GoldenSignature,
                      ReceiptTests.GoldenBodyHex, ReceiptTests.GoldenHash, ReceiptTests.GoldenSignature,
+                     StagePartTests.GoldenBodyHex, StagePartTests.GoldenHash, StagePartTests.GoldenSignature,
                  })
         {
             Assert.Contains(value, doc);

@@ -49,4 +49,23 @@ public static class GoldenMessages
         using var key = ProviderKey();
         return UnsignedReceipt().Sign(key);
     }
+
+    /// <summary>The middle stage (layers 4..7 of 12) of the golden request, 103 steps, part root 66…66.</summary>
+    public static StagePart UnsignedStagePart() => new()
+    {
+        RequestHash = UnsignedRequest().Hash(),
+        ModelHash = UnsignedRequest().ModelHash,
+        FirstLayer = 4,
+        EndLayer = 8,
+        LayerCount = 12,
+        Steps = 103,
+        PartRoot = Hash256.Parse(string.Concat(Enumerable.Repeat("66", 32))),
+        Provider = Address.Parse("0x2B5AD5c4795c026514f8317c7a215E218DcCD6cF"),
+    };
+
+    public static StagePart StagePart()
+    {
+        using var key = ProviderKey();
+        return UnsignedStagePart().Sign(key);
+    }
 }

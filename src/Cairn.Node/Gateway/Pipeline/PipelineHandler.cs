@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Cairn.Ledger;
+using Cairn.Ledger.Economics;
 using Cairn.Node.Gateway.OpenAi;
 using Cairn.Node.Provider;
 using Cairn.Node.Rpc;
@@ -19,7 +20,7 @@ namespace Cairn.Node.Gateway.Pipeline;
 /// output commitment and trace root are assembled from the layer hashes every stage reported (docs/pipeline.md).
 /// </summary>
 public sealed class PipelineHandler(ProviderDirectory directory, GatewayState gateway, GatewayLedger ledger, ReceiptStore receipts, GatewayOptions options,
-    Dashboard.PipelinePlan plan, Dashboard.GatewayMetrics metrics, TimeProvider time, ILogger<PipelineHandler> log)
+    Dashboard.PipelinePlan plan, Dashboard.GatewayMetrics metrics, TimeProvider time, ILogger<PipelineHandler> log, ChallengeService challenges)
 {
     public async Task Handle(HttpContext ctx, CompletionRequest req, Address client)
     {
@@ -93,6 +94,8 @@ public sealed class PipelineHandler(ProviderDirectory directory, GatewayState ga
         {
             var text = new StringBuilder();
             await Generate(ctx, req, run, chain, excluded, text, stream, created);
+            // Each stage signs its part of the trace; a part that does not match what it reported is refused (docs/pipeline.md).
+            if (await SignedParts(ctx, run, stream) is not { } parts) return;
             var (traceRoot, commitment) = run.Commitments();
             int completionTokens = run.Generated.Count;
             // Signed by the gateway on behalf of the pipeline: no single stage computed the whole trace (docs/pipeline.md).
@@ -107,11 +110,15 @@ public sealed class PipelineHandler(ProviderDirectory directory, GatewayState ga
                 Provider = gateway.Id,
                 EngineBuild = ProviderState.EngineBuild,
             }.Sign(gateway.Key);
-            // The fee goes to the last stage, which sampled every token; splitting it by stage is not done yet.
-            var settlement = ledger.Settle(holdId, (long)receipt.Price, Address.Parse(run.Chain[^1].Provider.Id), receipt.Hash(), inference.ModelHash, inference.AdapterHashes, out _);
+            // The provider's share of the fee is split across the stages by the layers each served (their signed parts say
+            // which), rounding remainders to the last stage, which sampled every token.
+            var stages = parts.Select(p => new StageShare(p.Provider, p.EndLayer - p.FirstLayer)).ToArray();
+            var settlement = ledger.Settle(holdId, (long)receipt.Price, parts[^1].Provider, receipt.Hash(), inference.ModelHash, inference.AdapterHashes, out long epoch, stages);
             if (!settlement.IsOk) throw new InvalidOperationException($"settlement refused: {settlement}");
             settled = true;
-            receipts.Add(new StoredReceipt(id, model.Name, client.ToString(), inference, receipt, time.GetUtcNow()));
+            receipts.Add(new StoredReceipt(id, model.Name, client.ToString(), inference, receipt, time.GetUtcNow()) { StageParts = parts });
+            challenges.ConsiderPipeline(new ChallengeService.PipelineAnswer(id, inference, receipt, parts, [.. run.Chain.Select(s => s.Provider.Id)],
+                [.. run.Generated], run.SignedTrace!, [.. run.Stops]), epoch);
             string finish = run.FinishReason ?? "length";
             GatewayLog.Served(log, id, model.Name, "pipeline " + string.Join(" > ", run.Chain), promptTokens, completionTokens, finish);
             await Respond(ctx, req, id, created, text.ToString(), finish, (promptTokens, completionTokens), stream);
@@ -170,6 +177,28 @@ public sealed class PipelineHandler(ProviderDirectory directory, GatewayState ga
             {
                 throw OpenAiError.BadRequest(fault.Message);
             }
+        }
+    }
+
+    /// <summary>
+    /// The stages' signed parts, checked against the assembled trace (<see cref="PipelineRun.SignedParts"/>); null when a
+    /// stage's part was refused (that provider is marked failed like a lying provider) or the stage could not be reached
+    /// (marked failed): nothing is settled, and the client gets an error (in the stream, if it has begun).
+    /// </summary>
+    private async Task<StagePart[]?> SignedParts(HttpContext ctx, PipelineRun run, CompletionHandler.StreamState stream)
+    {
+        try
+        {
+            return await run.SignedParts(ctx.RequestAborted);
+        }
+        catch (StageFault fault)
+        {
+            directory.MarkFailed(fault.Stage.Provider, fault.Misbehaved ? fault.Message : null);
+            GatewayLog.ProviderFailed(log, fault.Stage.Provider.Id, stream.Id!, 0, fault.Message);
+            var error = OpenAiError.Upstream($"stage {fault.Stage} failed: {fault.Message}");
+            if (!stream.Begun) throw error;
+            await CompletionHandler.WriteEvent(ctx, w => error.WriteJson(w));
+            return null;
         }
     }
 

@@ -1,5 +1,9 @@
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using Cairn.Engine.Commitments;
 using Cairn.Node.Rpc;
+using Cairn.Protocol.Crypto;
+using Cairn.Protocol.Identity;
 using Cairn.Protocol.Messages;
 using Google.Protobuf;
 using Grpc.Core;
@@ -23,6 +27,8 @@ public sealed class PipelineRun(string requestId, InferenceRequest request, byte
     private int[] _input = request.PromptTokens.ToArray();
 
     public List<int> Generated { get; } = [];
+    /// <summary>The stop strings the last stage is given.</summary>
+    public IReadOnlyList<string> Stops => stop;
     public int PromptLength => request.PromptTokens.Count;
     public string? FinishReason { get; private set; }
     public IReadOnlyList<PipelineStage> Chain => _chain;
@@ -107,6 +113,80 @@ public sealed class PipelineRun(string requestId, InferenceRequest request, byte
                 _trace.RecordHash(_position + r, stage.Start + l, hash.Span);
             }
         }
+        if (stage.End < layers) CheckActivations(stage, reply, width);
+    }
+
+    /// <summary>
+    /// The rows a stage hands on must be the outputs it hashed: each row's SHA-256 (canonical fp32) equals the stage's
+    /// hash of its last layer at that position. So the next stage's input is bound to this stage's signed part, and a
+    /// dispute at the next stage's first layer blames the right stage (docs/pipeline.md, "Signed stage parts").
+    /// </summary>
+    private void CheckActivations(PipelineStage stage, StageStepReply reply, int width)
+    {
+        int rows = _input.Length;
+        if (reply.Activations.Length % (rows * sizeof(float)) != 0 || reply.Activations.Length == 0)
+            throw new StageFault(stage, $"{reply.Activations.Length} activation bytes for {rows} rows", misbehaved: true);
+        int dim = reply.Activations.Length / (rows * sizeof(float));
+        var floats = new float[dim];
+        Span<byte> digest = stackalloc byte[32];
+        for (int r = 0; r < rows; r++)
+        {
+            MemoryMarshal.Cast<byte, float>(reply.Activations.Span.Slice(r * dim * sizeof(float), dim * sizeof(float))).CopyTo(floats);
+            SHA256.HashData(CanonicalFloats.Bytes(floats), digest);
+            if (!digest.SequenceEqual(reply.LayerHashes[r * width + width - 1].Span))
+                throw new StageFault(stage, $"the activations of row {_position + r} do not hash to the stage's hash of layer {stage.End - 1}", misbehaved: true);
+        }
+    }
+
+    /// <summary>The assembled trace the parts of <see cref="SignedParts"/> were checked against (null before).</summary>
+    public Hash256[][]? SignedTrace { get; private set; }
+
+    /// <summary>The trace assembled so far: [step][layer] over every layer of the model.</summary>
+    public Hash256[][] AssembledTrace()
+    {
+        var trace = new Hash256[_trace.Steps][];
+        for (int s = 0; s < trace.Length; s++)
+        {
+            trace[s] = new Hash256[layers];
+            for (int l = 0; l < layers; l++) trace[s][l] = new Hash256(_trace.LayerHash(s, l)!);
+        }
+        return trace;
+    }
+
+    /// <summary>
+    /// Closes the current chain's sessions asking each stage for its signed part of the trace, and checks every part
+    /// against what the gateway assembled: signed by the stage's provider, this request and model, the stage's layer range,
+    /// the number of steps, the Merkle root over exactly the hashes the stage reported, and (last stage) the tokens it
+    /// sampled. A part that fails is the stage's fault (<see cref="StageFault.Misbehaved"/>).
+    /// </summary>
+    public async Task<StagePart[]> SignedParts(CancellationToken cancel)
+    {
+        var trace = SignedTrace = AssembledTrace();
+        var requestHash = request.Hash();
+        var parts = new StagePart[_chain.Count];
+        var close = new StageCloseRequest { SessionId = SessionId, SignPart = true };
+        for (int i = 0; i < _chain.Count; i++)
+        {
+            var stage = _chain[i];
+            var reply = await Call(stage, s => s.Client.CloseAsync(close, deadline: Deadline, cancellationToken: cancel).ResponseAsync, cancel);
+            if (!StagePart.TryDecode(reply.Part.Span, out var part, out var malformed)) throw new StageFault(stage, $"its stage part is malformed: {malformed}", misbehaved: true);
+            parts[i] = part!;
+            if (PartProblem(stage, part!, trace, requestHash) is { } problem) throw new StageFault(stage, $"its signed stage part is refused: {problem}", misbehaved: true);
+        }
+        return parts;
+    }
+
+    private string? PartProblem(PipelineStage stage, StagePart part, Hash256[][] trace, Hash256 requestHash)
+    {
+        if (part.Verify() is { IsValid: false } bad) return bad.ToString();
+        if (!Address.TryParse(stage.Provider.Id, out var provider, out _) || part.Provider != provider) return $"it names provider {part.Provider}, the stage is {stage.Provider.Id}";
+        if (part.RequestHash != requestHash || part.ModelHash != request.ModelHash) return "it names another request or model";
+        if (part.FirstLayer != stage.Start || part.EndLayer != stage.End || part.LayerCount != layers)
+            return $"it covers layers [{part.FirstLayer}, {part.EndLayer}) of {part.LayerCount}, the stage served [{stage.Start}, {stage.End}) of {layers}";
+        if (part.Steps != trace.Length) return $"it counts {part.Steps} steps, the trace has {trace.Length}";
+        if (part.PartRoot != StagePart.RootOf(trace, stage.Start, stage.End)) return "its part root is not the root of the layer hashes it reported";
+        if (part.IsLast ? !part.Tokens.SequenceEqual(Generated) : part.Tokens.Count != 0) return "its tokens are not the tokens it returned";
+        return null;
     }
 
     private static async Task<T> Call<T>(PipelineStage stage, Func<PipelineStage, Task<T>> call, CancellationToken cancel)
