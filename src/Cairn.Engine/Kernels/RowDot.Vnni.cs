@@ -360,9 +360,12 @@ public static partial class RowDot
 
     /// <summary>
     /// Four consecutive Q4_K rows against one activation with VNNI, a super-block at a time: each row's 8 scales and
-    /// mins are unpacked once per super-block (8 bytes each, as in ggml's own unpacking) and turned into d · sc and
-    /// dmin · m in one vector product each — the reference's float products, lane by lane — and each 32-byte load of
-    /// quants serves two sub-blocks (low nibbles, then high).
+    /// mins are unpacked once per super-block (8 bytes each, as in ggml's own unpacking) and turned into
+    /// s_j = (d · sc_j) · xs_j and (dmin · m_j) · xs_j in two vector products each — the reference's float products, in
+    /// its order, lane by lane — so that each sub-block's FMA takes its scale as a broadcast from memory instead of a
+    /// product of its own (a quarter of the multiply pipes' work here); each 32-byte load of quants serves two
+    /// sub-blocks (low nibbles, then high). Pointers advance per pair: int indices cost a lea and a sign extension
+    /// per access.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Rows4Q4KVnni(ReadOnlySpan<byte> rows, int rowBytes, int blocks, ReadOnlySpan<sbyte> xq,
@@ -373,8 +376,9 @@ public static partial class RowDot
         ref float rs = ref MemoryMarshal.GetReference(xScales);
         ref int rm = ref MemoryMarshal.GetReference(xSums);
         ref float f16 = ref HalfBits.F16Table0;
-        float* dsc = stackalloc float[RowGroup * 8];   // row k, sub-block j: d · sc
-        float* dmn = stackalloc float[RowGroup * 8];   // row k, sub-block j: dmin · m
+        float* dsc = stackalloc float[RowGroup * 8];   // row k, sub-block j: (d · sc) · xs, the scale s_j
+        float* dmn = stackalloc float[RowGroup * 8];   // row k, sub-block j: (dmin · m) · xs
+        nint rb = rowBytes, rb3 = 3 * rb;
         Vector256<float> a0 = Vector256<float>.Zero, a1 = Vector256<float>.Zero, a2 = Vector256<float>.Zero, a3 = Vector256<float>.Zero;
         float n0 = 0f, n1 = 0f, n2 = 0f, n3 = 0f;
         ref byte next = ref Unsafe.Add(ref r0, RowGroup * rowBytes);
@@ -382,6 +386,7 @@ public static partial class RowDot
         {
             int at = sb * BlockQ4_K.Bytes;
             for (int o = RowGroup * at, end = o + RowGroup * BlockQ4_K.Bytes; o < end; o += 64) Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref next, o)));
+            Vector256<float> xsv = Vector256.LoadUnsafe(ref rs, (nuint)(8 * sb));   // the 8 sub-blocks' activation scales
             for (int k = 0; k < RowGroup; k++)
             {
                 ref byte blk = ref Unsafe.Add(ref r0, k * rowBytes + at);
@@ -393,26 +398,32 @@ public static partial class RowDot
                 ulong m = (u1 & 0x3F3F3F3Fu) | ((ulong)(((u2 >> 4) & 0x0F0F0F0Fu) | (((u1 >> 6) & 0x03030303u) << 4)) << 32);
                 Vector256<float> scf = Vector256.ConvertToSingle(Avx2.ConvertToVector256Int32(Vector128.CreateScalar(sc).AsByte()));
                 Vector256<float> mf = Vector256.ConvertToSingle(Avx2.ConvertToVector256Int32(Vector128.CreateScalar(m).AsByte()));
-                (Vector256.Create(HalfBits.F16At(ref f16, ref blk)) * scf).Store(dsc + 8 * k);
-                (Vector256.Create(HalfBits.F16At(ref f16, ref Unsafe.Add(ref blk, 2))) * mf).Store(dmn + 8 * k);
+                ((Vector256.Create(HalfBits.F16At(ref f16, ref blk)) * scf) * xsv).Store(dsc + 8 * k);
+                ((Vector256.Create(HalfBits.F16At(ref f16, ref Unsafe.Add(ref blk, 2))) * mf) * xsv).Store(dmn + 8 * k);
             }
 
+            // Pointers advanced per pair (int indices cost a lea and a sign extension per access).
+            ref byte qs = ref Unsafe.Add(ref r0, at + 16);
+            ref sbyte xp = ref Unsafe.Add(ref rx, 256 * sb);
+            ref int smp = ref Unsafe.Add(ref rm, 8 * sb);
+            float* dp = dsc, mp = dmn;
             for (int pair = 0; pair < 4; pair++)
             {
-                int b = 8 * sb + 2 * pair;
-                Vector256<sbyte> xlo = Vector256.LoadUnsafe(ref rx, (nuint)(32 * b)), xhi = Vector256.LoadUnsafe(ref rx, (nuint)(32 * b + 32));
-                float xs0 = Unsafe.Add(ref rs, b), xs1 = Unsafe.Add(ref rs, b + 1);
-                float sum0 = Unsafe.Add(ref rm, b), sum1 = Unsafe.Add(ref rm, b + 1);
-                Vector256<float> xsv0 = Vector256.Create(xs0), xsv1 = Vector256.Create(xs1);
-                int off = at + 16 + 32 * pair, j = 2 * pair;
-                a0 = Q4KPair(a0, ref Unsafe.Add(ref r0, off), xlo, xhi, dsc[j] * xsv0, dsc[j + 1] * xsv1);
-                a1 = Q4KPair(a1, ref Unsafe.Add(ref r0, rowBytes + off), xlo, xhi, dsc[8 + j] * xsv0, dsc[8 + j + 1] * xsv1);
-                a2 = Q4KPair(a2, ref Unsafe.Add(ref r0, 2 * rowBytes + off), xlo, xhi, dsc[16 + j] * xsv0, dsc[16 + j + 1] * xsv1);
-                a3 = Q4KPair(a3, ref Unsafe.Add(ref r0, 3 * rowBytes + off), xlo, xhi, dsc[24 + j] * xsv0, dsc[24 + j + 1] * xsv1);
-                n0 = MathF.FusedMultiplyAdd(dmn[j + 1] * xs1, sum1, MathF.FusedMultiplyAdd(dmn[j] * xs0, sum0, n0));
-                n1 = MathF.FusedMultiplyAdd(dmn[8 + j + 1] * xs1, sum1, MathF.FusedMultiplyAdd(dmn[8 + j] * xs0, sum0, n1));
-                n2 = MathF.FusedMultiplyAdd(dmn[16 + j + 1] * xs1, sum1, MathF.FusedMultiplyAdd(dmn[16 + j] * xs0, sum0, n2));
-                n3 = MathF.FusedMultiplyAdd(dmn[24 + j + 1] * xs1, sum1, MathF.FusedMultiplyAdd(dmn[24 + j] * xs0, sum0, n3));
+                Vector256<sbyte> xlo = Vector256.LoadUnsafe(ref xp), xhi = Vector256.LoadUnsafe(ref Unsafe.Add(ref xp, 32));
+                float sum0 = smp, sum1 = Unsafe.Add(ref smp, 1);
+                a0 = Q4KPair(a0, ref qs, xlo, xhi, Vector256.Create(dp[0]), Vector256.Create(dp[1]));
+                a1 = Q4KPair(a1, ref Unsafe.Add(ref qs, rb), xlo, xhi, Vector256.Create(dp[8]), Vector256.Create(dp[9]));
+                a2 = Q4KPair(a2, ref Unsafe.Add(ref qs, rb * 2), xlo, xhi, Vector256.Create(dp[16]), Vector256.Create(dp[17]));
+                a3 = Q4KPair(a3, ref Unsafe.Add(ref qs, rb3), xlo, xhi, Vector256.Create(dp[24]), Vector256.Create(dp[25]));
+                n0 = MathF.FusedMultiplyAdd(mp[1], sum1, MathF.FusedMultiplyAdd(mp[0], sum0, n0));
+                n1 = MathF.FusedMultiplyAdd(mp[9], sum1, MathF.FusedMultiplyAdd(mp[8], sum0, n1));
+                n2 = MathF.FusedMultiplyAdd(mp[17], sum1, MathF.FusedMultiplyAdd(mp[16], sum0, n2));
+                n3 = MathF.FusedMultiplyAdd(mp[25], sum1, MathF.FusedMultiplyAdd(mp[24], sum0, n3));
+                qs = ref Unsafe.Add(ref qs, 32);
+                xp = ref Unsafe.Add(ref xp, 64);
+                smp = ref Unsafe.Add(ref smp, 2);
+                dp += 2;
+                mp += 2;
             }
         }
 
