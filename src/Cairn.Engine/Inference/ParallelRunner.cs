@@ -27,11 +27,15 @@ public sealed class ParallelRunner
 
     public int Threads { get; }
 
-    /// <summary>Runs <paramref name="body"/>(start, end) over [0, count) in chunks of at least <paramref name="minChunk"/>.</summary>
-    public void For(int count, int minChunk, Action<int, int> body)
+    /// <summary>
+    /// Runs <paramref name="body"/>(start, end) over [0, count) in chunks of at least <paramref name="minChunk"/>, at most
+    /// <paramref name="chunksPerThread"/> chunks per thread (more chunks: a thread that was descheduled or ran slower
+    /// leaves less of the call to wait for).
+    /// </summary>
+    public void For(int count, int minChunk, Action<int, int> body, int chunksPerThread = 4)
     {
         if (count <= 0) return;
-        int chunks = Math.Min(Threads * 4, (count + Math.Max(1, minChunk) - 1) / Math.Max(1, minChunk));
+        int chunks = Math.Min(Threads * Math.Max(1, chunksPerThread), (count + Math.Max(1, minChunk) - 1) / Math.Max(1, minChunk));
         if (_pool == null || chunks <= 1 || !_pool.TryEnter())
         {
             body(0, count);

@@ -125,6 +125,13 @@ public sealed partial class Transformer
     private const int MatMulsUnit = 64; // rows per work unit of MatMuls
 
     /// <summary>
+    /// Rows per work unit of a prefill matrix product: a multiple of the tiles' 4 rows, so only the last unit has a tail.
+    /// Chunks are at least 4 units (64 rows: each call recomputes the activation's group sums, about 2 % of a 64-row
+    /// chunk's time at 2048 columns) and up to 16 per thread.
+    /// </summary>
+    private const int TileRows = 16;
+
+    /// <summary>
     /// <see cref="MatMul"/> for several weights that read the same input (the third may be absent). For one token
     /// (decode) they run as one parallel pass over all their rows, so the threads meet once rather than once per
     /// weight; every output is the same <see cref="RowDot.ComputeRows"/> sum either way.
@@ -166,7 +173,7 @@ public sealed partial class Transformer
         s.Out = y;
         s.Quantized = quantized;
         if (x.Count == 1) _parallel.For(w.Rows, 16, s.MatMulRowsBody);
-        else if (quantized) _parallel.For(w.Rows, 4, s.MatMulTilesBody);
+        else if (quantized) _parallel.For((w.Rows + TileRows - 1) / TileRows, 4, s.MatMulTilesBody, chunksPerThread: 16);
         else _parallel.For(w.Rows, 4, s.MatMulFloatBody);
     }
 

@@ -148,12 +148,13 @@ public sealed partial class Transformer
             RowDot.ComputeRows(w.Type, RowRange(w, start, end - start), end - start, w.Cols, xf, xq, xs, xsum, Out.AsSpan(start, end - start));
         }
 
-        /// <summary>Prefill: tiles of rows × tokens (each (row, token) sum in RowDot's order).</summary>
+        /// <summary>Prefill: tiles of rows × tokens (each (row, token) sum in RowDot's order); start and end count units of <see cref="TileRows"/> rows.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void MatMulTiles(int start, int end)
+        private void MatMulTiles(int unitStart, int unitEnd)
         {
             var w = W!;
             var x = In!;
+            int start = unitStart * TileRows, end = Math.Min(w.Rows, unitEnd * TileRows);
             RowDot.ComputeRowsTokens(w.Type, RowRange(w, start, end - start), end - start, w.Cols, x.Count,
                                      x.QuantizedAll, x.ScalesAll, x.SumsAll, Out.AsSpan(start), w.Rows);
         }

@@ -61,7 +61,8 @@ public static class KernelFingerprint
         var xq = new sbyte[quantized ? cols : 0];
         var scales = new float[xq.Length / 32];
         var sums = new int[xq.Length / 32];
-        if (quantized) ActivationQuantizer.Quantize(x, xq, scales, sums);
+        if (quantized && referenceOnly) ReferenceActivationQuantizer.Quantize(x, xq, scales, sums);
+        else if (quantized) ActivationQuantizer.Quantize(x, xq, scales, sums);
         foreach (sbyte q in xq) sink.Add(q);
         sink.Add(scales);
         foreach (int s in sums) sink.Add(s);
@@ -86,7 +87,10 @@ public static class KernelFingerprint
         var scales = new float[quantized ? tokens * blocks : 0];
         var sums = new int[quantized ? tokens * blocks : 0];
         for (int t = 0; quantized && t < tokens; t++)
-            ActivationQuantizer.Quantize(x.AsSpan(t * cols, cols), xq.AsSpan(t * cols, cols), scales.AsSpan(t * blocks, blocks), sums.AsSpan(t * blocks, blocks));
+        {
+            if (referenceOnly) ReferenceActivationQuantizer.Quantize(x.AsSpan(t * cols, cols), xq.AsSpan(t * cols, cols), scales.AsSpan(t * blocks, blocks), sums.AsSpan(t * blocks, blocks));
+            else ActivationQuantizer.Quantize(x.AsSpan(t * cols, cols), xq.AsSpan(t * cols, cols), scales.AsSpan(t * blocks, blocks), sums.AsSpan(t * blocks, blocks));
+        }
         var y = new float[tokens * rows];
         var decode = new float[rows];
         for (int t = 0; t < tokens; t++)

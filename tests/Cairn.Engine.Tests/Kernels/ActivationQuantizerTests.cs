@@ -1,4 +1,5 @@
 using Cairn.Engine.Kernels;
+using Cairn.Engine.Kernels.Reference;
 
 namespace Cairn.Engine.Tests.Kernels;
 
@@ -54,5 +55,66 @@ public class ActivationQuantizerTests
     public void Lengths_that_are_not_whole_blocks_are_rejected()
     {
         Assert.Throws<ArgumentException>(() => ActivationQuantizer.Quantize(new float[33], new sbyte[33], new float[1], new int[1]));
+    }
+    [Fact]
+    public void Quantize_equals_the_reference_bit_for_bit_on_random_and_special_blocks()
+    {
+        var rng = new Random(17);
+        float[] specials =
+        [
+            0f, -0f, float.PositiveInfinity, float.NegativeInfinity, float.NaN, -float.NaN, float.Epsilon, -float.Epsilon,
+            float.MaxValue, float.MinValue, 1e-40f, 0.5f, -0.5f, 1.5f, 2.5f, -2.5f, 126.5f, -126.5f, 127f, 128f,
+        ];
+        for (int blocks = 0; blocks <= 40; blocks++)
+        {
+            int n = 32 * blocks;
+            var x = new float[n];
+            for (int b = 0; b < blocks; b++)
+            {
+                int kind = b % 8;
+                float scale = MathF.Pow(2, rng.Next(-140, 120));
+                for (int i = 0; i < 32; i++)
+                {
+                    float v = (float)(rng.NextDouble() * 2 - 1) * scale;
+                    x[32 * b + i] = kind switch
+                    {
+                        // exact ties: amax 127 · 2^k gives d = 2^k, and (m + 0.5) · 2^k quantizes to a tie
+                        1 => (rng.Next(-127, 127) + 0.5f) * MathF.ScaleB(1f, (b % 5) - 2),
+                        2 => specials[rng.Next(specials.Length)],
+                        3 => i == 5 ? float.NaN : v,
+                        4 => i == 31 ? float.PositiveInfinity : v,
+                        5 => 0f,
+                        6 => i == 0 ? -0f : (i % 3 == 0 ? float.Epsilon * rng.Next(1, 100) : -float.Epsilon * rng.Next(1, 100)),
+                        _ => v,
+                    };
+                }
+                if (kind == 1) x[32 * b + 7] = 127f * MathF.ScaleB(1f, (b % 5) - 2);
+            }
+
+            var q = new sbyte[n]; var scales = new float[blocks]; var sums = new int[blocks];
+            var rq = new sbyte[n]; var rscales = new float[blocks]; var rsums = new int[blocks];
+            ActivationQuantizer.Quantize(x, q, scales, sums);
+            ReferenceActivationQuantizer.Quantize(x, rq, rscales, rsums);
+            Assert.Equal(rq, q);
+            Assert.Equal(rsums, sums);
+            Assert.Equal(rscales.Select(BitConverter.SingleToInt32Bits), scales.Select(BitConverter.SingleToInt32Bits));
+        }
+    }
+
+    [Fact]
+    public void Ties_round_to_even_in_every_lane()
+    {
+        var x = new float[64];
+        for (int i = 0; i < 64; i++) x[i] = (i % 2 == 0 ? 1 : -1) * (i / 2 + 0.5f);   // 0.5, -1.5, 2.5, … ; amax 31.5 in block 0
+        x[0] = 127f;
+        x[32] = -127f;
+        var q = new sbyte[64]; var scales = new float[2]; var sums = new int[2];
+        ActivationQuantizer.Quantize(x, q, scales, sums);
+        Assert.Equal([1f, 1f], scales);
+        for (int i = 1; i < 64; i++)
+        {
+            if (i == 32) continue;
+            Assert.Equal((sbyte)MathF.Round(x[i], MidpointRounding.ToEven), q[i]);
+        }
     }
 }

@@ -323,6 +323,45 @@ public class RowDotTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(QuantizedTypes))]
+    public void Four_row_tiles_at_every_token_offset_equal_the_reference_for_lengths_up_to_300(GgmlType type)
+    {
+        // 16 to 25 tokens put 4 × 8 tiles at token 0 and 8 (and 16), a 4 × 4 tile after them and a tail; the tiles
+        // reach token k of a block at base + k · stride (see Tile4x8Vnni512), so every offset is checked.
+        var rng = new Random(4200 + (int)type);
+        int blockSize = GgmlTypeInfo.BlockSize(type);
+        for (int cols = blockSize; cols <= Math.Max(300, blockSize); cols += blockSize)
+        {
+            int b32 = cols / 32, rowBytes = (int)GgmlTypeInfo.RowBytes(type, cols);
+            foreach ((int rowCount, int tokens) in new[] { (4, 16), (5, 20), (8, 25), (11, 17), (4, 12) })
+            {
+                byte[] rows = KernelTestData.Row(rng, type, cols * rowCount);
+                var xq = new sbyte[tokens * cols];
+                var scales = new float[tokens * b32];
+                var sums = new int[tokens * b32];
+                for (int t = 0; t < tokens; t++)
+                {
+                    float[] x = KernelTestData.Floats(rng, cols, 4f);
+                    ActivationQuantizer.Quantize(x, xq.AsSpan(t * cols, cols), scales.AsSpan(t * b32, b32), sums.AsSpan(t * b32, b32));
+                }
+
+                int stride = rowCount + 3;
+                var y = new float[(tokens - 1) * stride + rowCount];
+                RowDot.ComputeRowsTokens(type, rows, rowCount, cols, tokens, xq, scales, sums, y, stride);
+                for (int t = 0; t < tokens; t++)
+                {
+                    for (int r = 0; r < rowCount; r++)
+                    {
+                        float expected = ReferenceRowDot.Compute(type, rows.AsSpan(r * rowBytes, rowBytes), cols, [], xq.AsSpan(t * cols, cols),
+                                                                 scales.AsSpan(t * b32, b32), sums.AsSpan(t * b32, b32));
+                        KernelTestData.BitEqual(expected, y[t * stride + r], $"{type} cols={cols} rows={rowCount} tokens={tokens} r={r} t={t}");
+                    }
+                }
+            }
+        }
+    }
+
     [Fact]
     public void Multi_token_row_dot_rejects_float_types_and_short_inputs()
     {
