@@ -15,11 +15,24 @@ namespace Cairn.Node.Provider;
 /// rows, and return the next rows — or, on the last stage, the sampled token. Each step also returns the stage's layer
 /// hashes for its rows, from which the gateway assembles the request's trace and output commitment.
 /// </summary>
-public sealed class StageService(ProviderState state, StageSessions sessions) : Rpc.Stage.StageBase
+public sealed partial class StageService(ProviderState state, StageSessions sessions) : Rpc.Stage.StageBase
 {
     public const int MaxSessionIdLength = 64;
 
     public override Task<StageOpenReply> Open(StageOpenRequest request, ServerCallContext context)
+    {
+        sessions.LoadGate.Wait(context.CancellationToken); // a flexible stage does not swap its range under an opening session
+        try
+        {
+            return Task.FromResult(OpenSession(request));
+        }
+        finally
+        {
+            sessions.LoadGate.Release();
+        }
+    }
+
+    private StageOpenReply OpenSession(StageOpenRequest request)
     {
         if (request.SessionId.Length is 0 or > MaxSessionIdLength) throw Invalid($"session_id must have 1 to {MaxSessionIdLength} characters");
         if (!InferenceRequest.TryDecode(request.Request.Span, out var decoded, out var malformed)) throw Invalid($"malformed request: {malformed}");
@@ -70,7 +83,7 @@ public sealed class StageService(ProviderState state, StageSessions sessions) : 
         else session = new StageSession(model, inference, model.Transformer.CreateSession(trace: true));
         if (!sessions.TryAdd(request.SessionId, session))
             throw new RpcException(new Status(StatusCode.ResourceExhausted, $"this stage holds {StageSessions.MaxSessions} sessions already"));
-        return Task.FromResult(new StageOpenReply { LayerStart = model.Model.FirstLayer, LayerEnd = model.Model.EndLayer });
+        return new StageOpenReply { LayerStart = model.Model.FirstLayer, LayerEnd = model.Model.EndLayer };
     }
 
     public override async Task<StageStepReply> Step(StageStepRequest request, ServerCallContext context)
@@ -109,8 +122,8 @@ public sealed class StageService(ProviderState state, StageSessions sessions) : 
             else reply.Activations = ByteString.CopyFrom(MemoryMarshal.AsBytes(hidden.AsSpan()));
             var compute = clock.Elapsed;
             reply.ComputeUs = (long)compute.TotalMicroseconds;
-            // Emulation of a weaker device (--slowdown X): the step takes X times its compute time.
-            if (sessions.Slowdown > 1) await Task.Delay(compute * (sessions.Slowdown - 1), context.CancellationToken);
+            await Emulate(model, rows, compute, context.CancellationToken);
+            reply.StepUs = (long)clock.Elapsed.TotalMicroseconds;
             return reply;
         }
         finally

@@ -15,14 +15,33 @@ public sealed class PipelinePlan
 
     public void Set(PipelineView plan) => Volatile.Write(ref _current, plan);
 
+    /// <summary>A planned pipeline (flexible stages): the method, its predicted per-token latency, re-plans so far and the devices as planned.</summary>
+    public void Predict(string model, string method, double seconds, int replans, IEnumerable<Cairn.Planner.DeviceProfile> devices)
+    {
+        lock (_gate) Set(Current with
+        {
+            Method = method,
+            PredictedSecondsPerToken = seconds,
+            MeasuredSecondsPerToken = null,
+            Replans = replans - 1,
+            Devices = [.. devices.Select(d => new PipelineDeviceView(d.Id, d.MemoryBytes, d.DecodeBytesPerSecond, d.LinkLatencySeconds))],
+        });
+    }
+
+    /// <summary>The measured per-token latency of the planned pipeline (median of recent decode steps at the gateway).</summary>
+    public void Measure(string model, double? seconds)
+    {
+        lock (_gate) Set(Current with { MeasuredSecondsPerToken = seconds });
+    }
+
     /// <summary>The chain now serving <paramref name="model"/>: (device, first layer, end layer exclusive) in order; measured step times are kept for stages that stay.</summary>
     public void Use(string model, IEnumerable<(string Device, int Start, int End)> chain)
     {
         lock (_gate)
         {
             var old = Current.Stages;
-            Set(new PipelineView([.. chain.Select(s => new PipelineStageView(model, s.Device, s.Start, s.End - 1,
-                old.FirstOrDefault(o => o.Model == model && o.Device == s.Device && o.FirstLayer == s.Start && o.LastLayer == s.End - 1)?.StepSeconds))]));
+            Set(Current with { Stages = [.. chain.Select(s => new PipelineStageView(model, s.Device, s.Start, s.End - 1,
+                old.FirstOrDefault(o => o.Model == model && o.Device == s.Device && o.FirstLayer == s.Start && o.LastLayer == s.End - 1)?.StepSeconds))] });
         }
     }
 
@@ -36,13 +55,26 @@ public sealed class PipelinePlan
             if (i < 0) return;
             var updated = (PipelineStageView[])stages.Clone();
             updated[i] = updated[i] with { StepSeconds = updated[i].StepSeconds is { } previous ? previous + 0.2 * (seconds - previous) : seconds };
-            Set(new PipelineView(updated));
+            Set(Current with { Stages = updated });
         }
     }
 }
 
-/// <summary>A plan: its stages in order.</summary>
-public sealed record PipelineView(PipelineStageView[] Stages);
+/// <summary>
+/// A plan: its stages in order; for a planned pipeline (flexible stages) also the method, the predicted and measured
+/// per-token latency, the re-plans since the first plan and the devices with the speeds the plan used.
+/// </summary>
+public sealed record PipelineView(PipelineStageView[] Stages)
+{
+    public string? Method { get; init; }
+    public double? PredictedSecondsPerToken { get; init; }
+    public double? MeasuredSecondsPerToken { get; init; }
+    public int Replans { get; init; }
+    public PipelineDeviceView[] Devices { get; init; } = [];
+}
+
+/// <summary>A device as the planner saw it: memory budget, decode speed (measured or announced) and link latency.</summary>
+public sealed record PipelineDeviceView(string Device, long MemoryBytes, double DecodeBytesPerSecond, double LinkLatencySeconds);
 
 /// <summary>One stage: <c>Device</c> (a provider id or a device name) runs layers <c>FirstLayer</c>..<c>LastLayer</c> (inclusive) of <c>Model</c>; <c>StepSeconds</c> its measured time per step, null if not measured.</summary>
 public sealed record PipelineStageView(string Model, string Device, int FirstLayer, int LastLayer, double? StepSeconds);
