@@ -32,8 +32,9 @@ internal static class GatewayCommand
         var replan = new Option<double>("--replan-threshold") { Description = "Re-plan a pipeline of flexible stages (cairn node --layers auto) between requests when the running plan, costed with measured step times, is worse than a fresh plan by more than this fraction", DefaultValueFactory = _ => 0.2 };
         var objective = new Option<string>("--pipeline-objective") { Description = "What the pipeline planner minimizes: latency (one stream's per-token time) or throughput (the slowest stage)", DefaultValueFactory = _ => "latency" };
         var split = new Option<string>("--pipeline-split") { Description = "How flexible stages split a model: planner (the planner's plan, re-planned from measurements), or a baseline for comparisons: even, exo (memory-proportional)", DefaultValueFactory = _ => "planner" };
+        var link = new Option<double>("--link-latency-ms") { Description = "Per-hop link latency the pipeline planner assumes until it has measured one (milliseconds)", DefaultValueFactory = _ => 1 };
         var parent = new Option<int?>("--parent-pid") { Hidden = true };
-        var command = new Command("gateway", "Run a gateway: the OpenAI-compatible API, routing and receipts") { port, grpcPort, apiKeys, data, key, passphraseEnv, postgres, credit, stake, epoch, challengeRate, validatorReward, asserterReward, clientDiscount, slash, workCost, collusion, validators, models, adapters, replan, objective, split, parent };
+        var command = new Command("gateway", "Run a gateway: the OpenAI-compatible API, routing and receipts") { port, grpcPort, apiKeys, data, key, passphraseEnv, postgres, credit, stake, epoch, challengeRate, validatorReward, asserterReward, clientDiscount, slash, workCost, collusion, validators, models, adapters, replan, objective, split, link, parent };
         command.SetAction((parse, cancel) => Task.FromResult(CliErrors.Run(() =>
         {
             var keys = parse.GetValue(apiKeys) is { Length: > 0 } given ? given : ["sk-cairn-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))];
@@ -68,6 +69,7 @@ internal static class GatewayCommand
                     "throughput" => Cairn.Planner.PlanObjective.MaxThroughput,
                     var o => throw new ArgumentException($"--pipeline-objective '{o}' is not latency or throughput"),
                 },
+                PipelineLinkLatency = parse.GetValue(link) is >= 0 and <= 60_000 and var ms ? ms / 1000 : throw new ArgumentException($"--link-latency-ms {parse.GetValue(link)} is out of range (0 to 60000)"),
                 PipelineSplit = parse.GetValue(split) switch
                 {
                     "planner" => Cairn.Node.Gateway.Pipeline.PipelineSplit.Planner,

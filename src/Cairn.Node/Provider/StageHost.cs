@@ -4,7 +4,7 @@ namespace Cairn.Node.Provider;
 
 /// <summary>
 /// A stage provider as an emulated device (docs/pipeline.md, "Emulating weak devices"). At start the node calibrates
-/// this machine on the range it loaded: the median time of several single-row decode steps gives a decode speed in the
+/// this machine on the range it loaded: the 10th-percentile time of 30 single-row decode steps gives a decode speed in the
 /// planner's cost-model bytes per second, one multi-row step a prefill speed in FLOP/s. With <c>--slowdown X</c> every
 /// step is then padded to X × the cost model's time for that range and row count at the calibrated speed (no padding
 /// when the real compute already takes longer), so the node behaves like a device X times slower than this machine as
@@ -13,7 +13,7 @@ namespace Cairn.Node.Provider;
 /// </summary>
 public sealed class StageHost
 {
-    private const int CalibrationSteps = 9;
+    private const int CalibrationSteps = 30;
     private const int CalibrationPrefillRows = 16;
 
     private readonly Func<int, int, ServedModel> _load;

@@ -23,15 +23,16 @@ public sealed class PipelinePlan
             Method = method,
             PredictedSecondsPerToken = seconds,
             MeasuredSecondsPerToken = null,
+            MeasuredLinkSeconds = null,
             Replans = replans - 1,
             Devices = [.. devices.Select(d => new PipelineDeviceView(d.Id, d.MemoryBytes, d.DecodeBytesPerSecond, d.LinkLatencySeconds))],
         });
     }
 
     /// <summary>The measured per-token latency of the planned pipeline (median of recent decode steps at the gateway).</summary>
-    public void Measure(string model, double? seconds)
+    public void Measure(string model, double? seconds, double? link)
     {
-        lock (_gate) Set(Current with { MeasuredSecondsPerToken = seconds });
+        lock (_gate) Set(Current with { MeasuredSecondsPerToken = seconds, MeasuredLinkSeconds = link });
     }
 
     /// <summary>The chain now serving <paramref name="model"/>: (device, first layer, end layer exclusive) in order; measured step times are kept for stages that stay.</summary>
@@ -69,6 +70,8 @@ public sealed record PipelineView(PipelineStageView[] Stages)
     public string? Method { get; init; }
     public double? PredictedSecondsPerToken { get; init; }
     public double? MeasuredSecondsPerToken { get; init; }
+    /// <summary>The measured link latency per hop: per-token time at the gateway minus the stages' step times, over the stages.</summary>
+    public double? MeasuredLinkSeconds { get; init; }
     public int Replans { get; init; }
     public PipelineDeviceView[] Devices { get; init; } = [];
 }

@@ -52,6 +52,15 @@ public sealed class ModelPlan(string name)
         }
     }
 
+    /// <summary>The median measured link latency per hop (per-token time the stages do not account for, over the stages); null before enough samples.</summary>
+    public double? MeasuredLinkSeconds
+    {
+        get
+        {
+            lock (_gate) return _hops.Count >= MinSamples ? Math.Max(0, _hops.Median) : null;
+        }
+    }
+
     /// <summary>Asks every candidate for its profile (the model's cost profile, memory budget, calibrated speed).</summary>
     public async Task Refresh(IReadOnlyList<(ProviderEntry Provider, ModelInfo? Model)> candidates, CancellationToken cancel)
     {

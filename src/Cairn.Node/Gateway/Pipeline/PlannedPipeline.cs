@@ -153,7 +153,7 @@ public sealed partial class PlannedPipeline(ProviderDirectory directory, Gateway
     public void ObserveToken(Lease lease, TimeSpan wall, TimeSpan stages)
     {
         lease.State.ObserveToken(wall.TotalSeconds, stages.TotalSeconds);
-        view.Measure(lease.State.Name, lease.State.MeasuredTokenSeconds);
+        view.Measure(lease.State.Name, lease.State.MeasuredTokenSeconds, lease.State.MeasuredLinkSeconds);
     }
 
     /// <summary>One request's hold on its model's plan.</summary>
