@@ -59,14 +59,13 @@ internal sealed class PipelineBench(PipelineBenchOptions options, TextWriter out
             children.Add(gateway);
             string line = await gateway.WaitForLine("gateway: ", TimeSpan.FromSeconds(60), cancel);
             string api = Field(line, "api"), grpc = Field(line, "grpc");
+            // One at a time: each node calibrates this machine at start, best while the others are idle.
+            var names = new Dictionary<string, (string Name, string Endpoint)>(StringComparer.Ordinal);
             foreach (var d in options.Devices)
             {
-                children.Add(ChildProcess.Start(d.Id, ["node", "--gateway", grpc, "--model", options.Model, "--layers", "auto", "--memory", d.Memory,
-                    "--slowdown", d.Slowdown.ToString("R", CultureInfo.InvariantCulture), "--threads", "1", "--parent-pid", pid], Path.Combine(dir, d.Id + ".log"), new Dictionary<string, string>()));
-            }
-            var names = new Dictionary<string, (string Name, string Endpoint)>(StringComparer.Ordinal);
-            foreach (var node in children.Skip(1))
-            {
+                var node = ChildProcess.Start(d.Id, ["node", "--gateway", grpc, "--model", options.Model, "--layers", "auto", "--memory", d.Memory,
+                    "--slowdown", d.Slowdown.ToString("R", CultureInfo.InvariantCulture), "--threads", "1", "--parent-pid", pid], Path.Combine(dir, d.Id + ".log"), new Dictionary<string, string>());
+                children.Add(node);
                 string id = await node.WaitForLine("provider: id=", TimeSpan.FromSeconds(120), cancel);
                 names[Field(id, "id")] = (node.Name, Field(id, "grpc"));
                 await node.WaitForLine("ready:", TimeSpan.FromSeconds(120), cancel);
