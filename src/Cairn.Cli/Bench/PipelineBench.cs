@@ -17,7 +17,8 @@ namespace Cairn.Cli.Bench;
 /// even split runs first and also measures the link latency per hop, which the later gateways are given
 /// (<c>--link-latency-ms</c>) so that their predictions are made before they run. The planner's run ends with the
 /// rebalancing check: the device holding the most layers is slowed at run time, throughput measured on the old plan,
-/// then the gateway re-plans from the measured step times and throughput is measured again.
+/// then the gateway re-plans from the measured step times and throughput is measured again. A last run plans for
+/// throughput (<c>--pipeline-objective throughput</c>).
 /// </summary>
 internal sealed class PipelineBench(PipelineBenchOptions options, TextWriter output)
 {
@@ -25,7 +26,7 @@ internal sealed class PipelineBench(PipelineBenchOptions options, TextWriter out
     private readonly string _apiKey = "sk-bench-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
     private readonly string _modelName = Path.GetFileNameWithoutExtension(options.Model);
 
-    private sealed record SplitResult(string Split, string Plan, double Predicted, double Measured, double Throughput, double? Link);
+    private sealed record SplitResult(string Split, string Plan, double Predicted, double Measured, double PredictedThroughput, double Throughput, double? Link);
 
     public async Task<int> Run(CancellationToken cancel)
     {
@@ -36,26 +37,28 @@ internal sealed class PipelineBench(PipelineBenchOptions options, TextWriter out
         output.WriteLine(F($"measured link latency per hop: {link:F2} ms (given to the next gateways)"));
         var planner = await RunSplit("planner", link, rebalance: true, cancel);
         var exo = await RunSplit("exo", link, rebalance: false, cancel);
+        var throughput = await RunSplit("planner", link, rebalance: false, cancel, objective: "throughput");
 
         output.WriteLine();
-        output.WriteLine($"| split | stages | predicted ms/token | measured ms/token (median of {options.Repeats}) | error | throughput, {options.Concurrent} concurrent |");
-        output.WriteLine("| --- | --- | --- | --- | --- | --- |");
-        foreach (var r in new[] { planner, even, exo })
-            output.WriteLine(F($"| {r.Split} | {r.Plan} | {r.Predicted * 1e3:F1} | {r.Measured * 1e3:F1} | {(r.Measured - r.Predicted) / r.Measured:+0.0%;-0.0%} | {r.Throughput:F1} tok/s |"));
-        output.WriteLine(F($"planner vs even: {even.Measured / planner.Measured:F2}x faster per token; vs exo: {exo.Measured / planner.Measured:F2}x"));
+        output.WriteLine($"| split | stages | per-token latency: predicted | measured (median of {options.Repeats}) | measured − predicted | throughput: predicted (1 / slowest stage) | measured, {options.Concurrent} concurrent |");
+        output.WriteLine("| --- | --- | --- | --- | --- | --- | --- |");
+        foreach (var r in new[] { planner, throughput, even, exo })
+            output.WriteLine(F($"| {r.Split} | {r.Plan} | {r.Predicted * 1e3:F1} ms | {r.Measured * 1e3:F1} ms | {(r.Measured - r.Predicted) / r.Predicted:+0.0%;-0.0%} | {r.PredictedThroughput:F1} tok/s | {r.Throughput:F1} tok/s |"));
+        output.WriteLine(F($"planner (latency) vs even: {even.Measured / planner.Measured:F2}x faster per token, vs exo: {exo.Measured / planner.Measured:F2}x; planner (throughput) vs even: {throughput.Throughput / even.Throughput:F2}x the throughput, vs exo: {throughput.Throughput / exo.Throughput:F2}x"));
         return 0;
     }
 
-    private async Task<SplitResult> RunSplit(string split, double linkMs, bool rebalance, CancellationToken cancel)
+    private async Task<SplitResult> RunSplit(string split, double linkMs, bool rebalance, CancellationToken cancel, string objective = "latency")
     {
-        string dir = Path.Combine(options.DataDirectory, split);
+        string label = objective == "latency" ? split : $"{split} ({objective})";
+        string dir = Path.Combine(options.DataDirectory, objective == "latency" ? split : split + "-" + objective);
         Directory.CreateDirectory(dir);
         string pid = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
         var children = new List<ChildProcess>();
         try
         {
             var gateway = ChildProcess.Start($"gateway ({split})", ["gateway", "--port", "0", "--grpc-port", "0", "--api-key", _apiKey, "--data", dir, "--parent-pid", pid,
-                "--pipeline-split", split, "--link-latency-ms", linkMs.ToString("R", CultureInfo.InvariantCulture)], Path.Combine(dir, "gateway.log"), new Dictionary<string, string>());
+                "--pipeline-split", split, "--pipeline-objective", objective, "--link-latency-ms", linkMs.ToString("R", CultureInfo.InvariantCulture)], Path.Combine(dir, "gateway.log"), new Dictionary<string, string>());
             children.Add(gateway);
             string line = await gateway.WaitForLine("gateway: ", TimeSpan.FromSeconds(60), cancel);
             string api = Field(line, "api"), grpc = Field(line, "grpc");
@@ -78,8 +81,11 @@ internal sealed class PipelineBench(PipelineBenchOptions options, TextWriter out
             var view = await View(http, cancel);
             double throughput = await Throughput(http, cancel);
             string plan = Plan(view, names);
-            output.WriteLine(F($"{split}: {plan}; predicted {view.GetProperty("predicted_seconds_per_token").GetDouble() * 1e3:F1} ms/token, measured {measured * 1e3:F1} ms/token, {throughput:F1} tok/s with {options.Concurrent} concurrent"));
-            var result = new SplitResult(split, plan, view.GetProperty("predicted_seconds_per_token").GetDouble(), measured, throughput,
+            output.WriteLine("  " + string.Join(", ", view.GetProperty("devices").EnumerateArray().Select(d => F(
+                $"{names[d.GetProperty("device").GetString()!].Name} planned at {d.GetProperty("decode_bytes_per_second").GetDouble() / 1e9:F2} GB/s, measured {(d.TryGetProperty("measured_decode_bytes_per_second", out var m) && m.ValueKind == JsonValueKind.Number ? (m.GetDouble() / 1e9).ToString("F2", CultureInfo.InvariantCulture) : "-")}"))));
+            output.WriteLine(F($"{label}: {plan}; predicted {view.GetProperty("predicted_seconds_per_token").GetDouble() * 1e3:F1} ms/token, measured {measured * 1e3:F1} ms/token, {throughput:F1} tok/s with {options.Concurrent} concurrent"));
+            var result = new SplitResult(label, plan, view.GetProperty("predicted_seconds_per_token").GetDouble(), measured,
+                view.GetProperty("predicted_tokens_per_second").GetDouble(), throughput,
                 view.TryGetProperty("measured_link_seconds", out var l) && l.ValueKind == JsonValueKind.Number ? l.GetDouble() : null);
             if (rebalance) await Rebalance(http, view, names, gateway, throughput, cancel);
             return result;

@@ -12,12 +12,16 @@ namespace Cairn.Node.Provider;
 /// </summary>
 public sealed partial class StageService
 {
-    /// <summary>Pads a step to what the emulated device takes (<see cref="StageHost.Target"/>); nothing at slowdown 1.</summary>
+    /// <summary>Pads a step to what the emulated device takes (<see cref="StageHost.Target"/>), less the delay's usual overshoot; nothing at slowdown 1.</summary>
     private async Task Emulate(Model model, int rows, TimeSpan compute, CancellationToken cancel)
     {
         if (sessions.Host is not { Slowdown: > 1 } host) return;
-        var target = host.Target(model.FirstLayer, model.EndLayer, rows);
-        if (target > compute) await Task.Delay(target - compute, cancel);
+        var remaining = host.Target(model.FirstLayer, model.EndLayer, rows) - compute;
+        var wait = remaining - host.Overshoot;
+        if (wait <= TimeSpan.Zero) return;
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        await Task.Delay(wait, cancel);
+        host.ObserveOvershoot(System.Diagnostics.Stopwatch.GetElapsedTime(start) - wait);
     }
 
     public override Task<StageProfileReply> Profile(StageProfileRequest request, ServerCallContext context)

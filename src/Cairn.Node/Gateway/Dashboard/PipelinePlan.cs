@@ -15,13 +15,15 @@ public sealed class PipelinePlan
 
     public void Set(PipelineView plan) => Volatile.Write(ref _current, plan);
 
-    /// <summary>A planned pipeline (flexible stages): the method, its predicted per-token latency, re-plans so far and the devices as planned.</summary>
-    public void Predict(string model, string method, double seconds, int replans, IEnumerable<Cairn.Planner.DeviceProfile> devices)
+    /// <summary>A planned pipeline (flexible stages): the method, its predictions, re-plans so far and the devices as planned.</summary>
+    public void Predict(string model, Cairn.Planner.Plan plan, int replans, IEnumerable<Cairn.Planner.DeviceProfile> devices)
     {
         lock (_gate) Set(Current with
         {
-            Method = method,
-            PredictedSecondsPerToken = seconds,
+            Method = plan.Method,
+            Objective = plan.Objective == Cairn.Planner.PlanObjective.MinLatency ? "latency" : "throughput",
+            PredictedSecondsPerToken = plan.PerTokenLatencySeconds,
+            PredictedTokensPerSecond = plan.ThroughputTokensPerSecond,
             MeasuredSecondsPerToken = null,
             MeasuredLinkSeconds = null,
             Replans = replans - 1,
@@ -30,9 +32,14 @@ public sealed class PipelinePlan
     }
 
     /// <summary>The measured per-token latency of the planned pipeline (median of recent decode steps at the gateway).</summary>
-    public void Measure(string model, double? seconds, double? link)
+    public void Measure(string model, double? seconds, double? link, IReadOnlyDictionary<string, double> speeds)
     {
-        lock (_gate) Set(Current with { MeasuredSecondsPerToken = seconds, MeasuredLinkSeconds = link });
+        lock (_gate) Set(Current with
+        {
+            MeasuredSecondsPerToken = seconds,
+            MeasuredLinkSeconds = link,
+            Devices = [.. Current.Devices.Select(d => d with { MeasuredDecodeBytesPerSecond = speeds.TryGetValue(d.Device, out double s) ? s : d.MeasuredDecodeBytesPerSecond })],
+        });
     }
 
     /// <summary>The chain now serving <paramref name="model"/>: (device, first layer, end layer exclusive) in order; measured step times are kept for stages that stay.</summary>
@@ -68,7 +75,10 @@ public sealed class PipelinePlan
 public sealed record PipelineView(PipelineStageView[] Stages)
 {
     public string? Method { get; init; }
+    public string? Objective { get; init; }
     public double? PredictedSecondsPerToken { get; init; }
+    /// <summary>The plan's throughput over many pipelined streams: 1 / its slowest stage or hop.</summary>
+    public double? PredictedTokensPerSecond { get; init; }
     public double? MeasuredSecondsPerToken { get; init; }
     /// <summary>The measured link latency per hop: per-token time at the gateway minus the stages' step times, over the stages.</summary>
     public double? MeasuredLinkSeconds { get; init; }
@@ -76,8 +86,14 @@ public sealed record PipelineView(PipelineStageView[] Stages)
     public PipelineDeviceView[] Devices { get; init; } = [];
 }
 
-/// <summary>A device as the planner saw it: memory budget, decode speed (measured or announced) and link latency.</summary>
-public sealed record PipelineDeviceView(string Device, long MemoryBytes, double DecodeBytesPerSecond, double LinkLatencySeconds);
+/// <summary>
+/// A device as the planner saw it: memory budget, decode speed (measured or announced) and link latency; and its decode
+/// speed as measured since (median of its recent single-row steps), null until measured.
+/// </summary>
+public sealed record PipelineDeviceView(string Device, long MemoryBytes, double DecodeBytesPerSecond, double LinkLatencySeconds)
+{
+    public double? MeasuredDecodeBytesPerSecond { get; init; }
+}
 
 /// <summary>One stage: <c>Device</c> (a provider id or a device name) runs layers <c>FirstLayer</c>..<c>LastLayer</c> (inclusive) of <c>Model</c>; <c>StepSeconds</c> its measured time per step, null if not measured.</summary>
 public sealed record PipelineStageView(string Model, string Device, int FirstLayer, int LastLayer, double? StepSeconds);

@@ -61,17 +61,36 @@ public sealed class ModelPlan(string name)
         }
     }
 
+    /// <summary>The decode speeds measured so far (cost-model bytes per second, by device id).</summary>
+    public IReadOnlyDictionary<string, double> MeasuredSpeeds
+    {
+        get
+        {
+            lock (_gate) return new Dictionary<string, double>(_fitted, StringComparer.Ordinal);
+        }
+    }
+
     /// <summary>Asks every candidate for its profile (the model's cost profile, memory budget, calibrated speed).</summary>
     public async Task Refresh(IReadOnlyList<(ProviderEntry Provider, ModelInfo? Model)> candidates, CancellationToken cancel)
     {
-        var replies = await Task.WhenAll(candidates.Select(async c =>
-            (c.Provider, c.Model!, Reply: await new Rpc.Stage.StageClient(c.Provider.Channel).ProfileAsync(new StageProfileRequest(),
-                deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: cancel).ResponseAsync)));
+        var replies = await Task.WhenAll(candidates.Select(async Task<(ProviderEntry Provider, ModelInfo Model, StageProfileReply? Reply)> (c) =>
+        {
+            try
+            {
+                return (c.Provider, c.Model!, Reply: await new Rpc.Stage.StageClient(c.Provider.Channel).ProfileAsync(new StageProfileRequest(),
+                    deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: cancel).ResponseAsync);
+            }
+            catch (Grpc.Core.RpcException) when (!cancel.IsCancellationRequested)
+            {
+                return (c.Provider, c.Model!, Reply: null); // unreachable now: planned without it (and asked again next time)
+            }
+        }));
         lock (_gate)
         {
             _devices.Clear();
             foreach (var (provider, model, reply) in replies)
             {
+                if (reply is null) continue;
                 Profile ??= ToProfile(reply.Model);
                 _devices[provider.Id] = (provider, model, new DeviceProfile(provider.Id, reply.MemoryBudget > 0 ? reply.MemoryBudget : long.MaxValue / 4,
                     reply.DecodeBytesPerSecond, reply.PrefillFlopsPerSecond, 0, LinkBandwidth));

@@ -44,7 +44,13 @@ public sealed class PipelineRun(string requestId, InferenceRequest request, byte
         var open = new StageOpenRequest { SessionId = SessionId, Request = ByteString.CopyFrom(encodedRequest) };
         open.Stop.AddRange(stop);
         open.Generated.AddRange(Generated);
-        foreach (var stage in chain) await Call(stage, s => s.Client.OpenAsync(open, deadline: Deadline, cancellationToken: cancel).ResponseAsync, cancel);
+        foreach (var stage in chain)
+        {
+            var opened = await Call(stage, s => s.Client.OpenAsync(open, deadline: Deadline, cancellationToken: cancel).ResponseAsync, cancel);
+            // A flexible stage may have been given another range since the chain was chosen: replace it rather than misread its hashes.
+            if (opened.LayerStart != stage.Start || opened.LayerEnd != stage.End)
+                throw new StageFault(stage, $"the stage serves layers {opened.LayerStart}:{opened.LayerEnd}, not {stage.Start}:{stage.End}");
+        }
     }
 
     private string SessionId => $"{requestId}/{_opened}";

@@ -60,7 +60,9 @@ public sealed partial class PlannedPipeline(ProviderDirectory directory, Gateway
     public async Task<IReadOnlyList<PipelineStage>?> Failover(Lease lease, IReadOnlySet<string> exclude, CancellationToken cancel)
     {
         var state = lease.State;
-        await state.Gate.WaitAsync(cancel);
+        // A re-plan may hold the gate while it waits for this very request to end: then give up (the request fails
+        // upstream, its lease ends, and the re-plan goes on) rather than wait for each other.
+        if (!await state.Gate.WaitAsync(FailoverWait, cancel)) return null;
         try
         {
             if (state.Chain.All(s => !exclude.Contains(s.Provider.Id) && directory.IsHealthy(s.Provider))) return state.Chain; // another request re-planned already
@@ -69,7 +71,7 @@ public sealed partial class PlannedPipeline(ProviderDirectory directory, Gateway
             await Apply(state, next.Plan, next.Devices, next.Reason, cancel);
             return state.Chain;
         }
-        catch (PlannerInputException)
+        catch (OpenAi.OpenAiError)
         {
             return null;
         }
@@ -78,6 +80,9 @@ public sealed partial class PlannedPipeline(ProviderDirectory directory, Gateway
             state.Gate.Release();
         }
     }
+
+    /// <summary>How long a failover waits for the plan's gate before it gives up on the request.</summary>
+    private static readonly TimeSpan FailoverWait = TimeSpan.FromSeconds(5);
 
     private sealed record Decision(Plan Plan, IReadOnlyList<DeviceProfile> Devices, string Reason);
 
@@ -99,15 +104,28 @@ public sealed partial class PlannedPipeline(ProviderDirectory directory, Gateway
             reason = state.Chain.Count == 0 ? "first plan" : $"devices changed ({state.DeviceIds.Count} -> {ids.Count})";
             await state.Refresh(candidates, cancel);
         }
-        if (state.Profile is null) return null;
+        if (state.Profile is null || state.DeviceIds.Count == 0)
+        {
+            state.Forget();
+            throw OpenAi.OpenAiError.Unavailable($"no flexible stage of '{state.Name}' answered with its profile");
+        }
         var devices = state.Devices(options.PipelineLinkLatency);
         var planOptions = new PlanOptions { Objective = options.PipelineObjective };
-        Plan fresh = options.PipelineSplit switch
+        Plan fresh;
+        try
         {
-            PipelineSplit.Even => Baselines.EvenSplit(state.Profile, BaselineOrder(devices), planOptions),
-            PipelineSplit.MemoryProportional => Baselines.MemoryProportionalSplit(state.Profile, BaselineOrder(devices), planOptions),
-            _ => Planner.Planner.Plan(state.Profile, devices, planOptions),
-        };
+            fresh = options.PipelineSplit switch
+            {
+                PipelineSplit.Even => Baselines.EvenSplit(state.Profile, BaselineOrder(devices), planOptions),
+                PipelineSplit.MemoryProportional => Baselines.MemoryProportionalSplit(state.Profile, BaselineOrder(devices), planOptions),
+                _ => Planner.Planner.Plan(state.Profile, devices, planOptions),
+            };
+        }
+        catch (PlannerInputException e)
+        {
+            state.Forget();
+            throw OpenAi.OpenAiError.Unavailable($"no plan of '{state.Name}' fits the flexible stages available: {e.Message}");
+        }
         if (reason != null) return new Decision(fresh, devices, reason);
         if (options.PipelineSplit != PipelineSplit.Planner || !state.Measured) return null;
         var running = PlanEvaluator.Evaluate(state.Profile, devices, state.Assignment, planOptions, "running");
@@ -140,7 +158,7 @@ public sealed partial class PlannedPipeline(ProviderDirectory directory, Gateway
         state.Use(plan, stages);
         PipelineLog.Replanned(log, state.Name, before, state.Describe(), plan.PerTokenLatencySeconds * 1e3, reason);
         view.Use(state.Name, stages.Select(s => (s.Provider.Id, s.Start, s.End)));
-        view.Predict(state.Name, plan.Method, plan.PerTokenLatencySeconds, state.Replans, devices);
+        view.Predict(state.Name, plan, state.Replans, devices);
     }
 
     /// <summary>A stage reported a step of <paramref name="rows"/> rows that the emulated device took <paramref name="step"/> for.</summary>
@@ -153,7 +171,7 @@ public sealed partial class PlannedPipeline(ProviderDirectory directory, Gateway
     public void ObserveToken(Lease lease, TimeSpan wall, TimeSpan stages)
     {
         lease.State.ObserveToken(wall.TotalSeconds, stages.TotalSeconds);
-        view.Measure(lease.State.Name, lease.State.MeasuredTokenSeconds, lease.State.MeasuredLinkSeconds);
+        view.Measure(lease.State.Name, lease.State.MeasuredTokenSeconds, lease.State.MeasuredLinkSeconds, lease.State.MeasuredSpeeds);
     }
 
     /// <summary>One request's hold on its model's plan.</summary>
