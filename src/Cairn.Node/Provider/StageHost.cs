@@ -41,19 +41,8 @@ public sealed class StageHost
     /// <summary>This machine's calibrated prefill speed, in FLOP/s (before the slowdown).</summary>
     public double FlopsPerSecond { get; }
 
-    private double _overshoot;
-
-    /// <summary>
-    /// How much later than asked a padding delay ends, on average (exponential average, weight 0.1): the next delay asks
-    /// for that much less, so that a padded step ends on its target rather than a timer tick or a busy scheduler later.
-    /// </summary>
-    public TimeSpan Overshoot => TimeSpan.FromSeconds(Volatile.Read(ref _overshoot));
-
-    public void ObserveOvershoot(TimeSpan late)
-    {
-        double seconds = Math.Clamp(late.TotalSeconds, -0.005, 0.05), now = Volatile.Read(ref _overshoot);
-        Volatile.Write(ref _overshoot, Math.Max(0, now + 0.1 * (seconds - now)));
-    }
+    /// <summary>Held for each step while emulating (slowdown above 1): the emulated device computes one step at a time.</summary>
+    public SemaphoreSlim Device { get; } = new(1, 1);
 
     /// <summary>The emulation factor X; changed at run time by the loopback-only <c>SetSlowdown</c> RPC.</summary>
     public double Slowdown

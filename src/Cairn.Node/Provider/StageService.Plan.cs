@@ -12,16 +12,37 @@ namespace Cairn.Node.Provider;
 /// </summary>
 public sealed partial class StageService
 {
-    /// <summary>Pads a step to what the emulated device takes (<see cref="StageHost.Target"/>), less the delay's usual overshoot; nothing at slowdown 1.</summary>
+    /// <summary>
+    /// An emulated device (slowdown above 1) runs one step at a time, like the single device it stands for: the step of
+    /// another session waits, and the reported step time counts from when the device took it. Null (no waiting) for a
+    /// real device (slowdown 1), which runs the steps of several sessions at once on its threads.
+    /// </summary>
+    private async Task<IDisposable?> EnterDevice(CancellationToken cancel)
+    {
+        if (sessions.Host is not { Slowdown: > 1 } host) return null;
+        await host.Device.WaitAsync(cancel);
+        return new Releaser(host.Device);
+    }
+
+    private sealed class Releaser(SemaphoreSlim gate) : IDisposable
+    {
+        public void Dispose() => gate.Release();
+    }
+
+    /// <summary>The last stretch of a padding that is waited for by yielding rather than by a timer.</summary>
+    private static readonly TimeSpan SpinMargin = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>Pads a step to what the emulated device takes (<see cref="StageHost.Target"/>); nothing at slowdown 1.</summary>
     private async Task Emulate(Model model, int rows, TimeSpan compute, CancellationToken cancel)
     {
         if (sessions.Host is not { Slowdown: > 1 } host) return;
         var remaining = host.Target(model.FirstLayer, model.EndLayer, rows) - compute;
-        var wait = remaining - host.Overshoot;
-        if (wait <= TimeSpan.Zero) return;
+        if (remaining <= TimeSpan.Zero) return;
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
-        await Task.Delay(wait, cancel);
-        host.ObserveOvershoot(System.Diagnostics.Stopwatch.GetElapsedTime(start) - wait);
+        // A timer wakes up to a millisecond or two late (and Task.Delay counts whole milliseconds): sleep until shortly
+        // before the target, then yield the processor until it is reached.
+        if (remaining > SpinMargin) await Task.Delay(remaining - SpinMargin, cancel);
+        while (System.Diagnostics.Stopwatch.GetElapsedTime(start) < remaining) Thread.Yield();
     }
 
     public override Task<StageProfileReply> Profile(StageProfileRequest request, ServerCallContext context)

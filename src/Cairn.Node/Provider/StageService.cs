@@ -104,6 +104,7 @@ public sealed partial class StageService(ProviderState state, StageSessions sess
             if (request.Start + rows > session.Session.Capacity) throw Invalid($"{request.Start} + {rows} positions exceed the context of {session.Session.Capacity}");
             if (model.HasEmbedding && request.Tokens.Any(t => (uint)t >= (uint)model.Config.VocabSize)) throw Invalid("a token is outside the vocabulary");
 
+            using var device = await EnterDevice(context.CancellationToken);
             var clock = Stopwatch.StartNew();
             float[] hidden;
             if (model.HasEmbedding) hidden = session.Model.Transformer.StageForward(session.Session, request.Start, request.Tokens.ToArray());

@@ -48,8 +48,11 @@ public sealed class PipelinePlan
         lock (_gate)
         {
             var old = Current.Stages;
-            Set(Current with { Stages = [.. chain.Select(s => new PipelineStageView(model, s.Device, s.Start, s.End - 1,
-                old.FirstOrDefault(o => o.Model == model && o.Device == s.Device && o.FirstLayer == s.Start && o.LastLayer == s.End - 1)?.StepSeconds))] });
+            Set(Current with
+            {
+                Stages = [.. chain.Select(s => new PipelineStageView(model, s.Device, s.Start, s.End - 1,
+                    old.FirstOrDefault(o => o.Model == model && o.Device == s.Device && o.FirstLayer == s.Start && o.LastLayer == s.End - 1)?.StepSeconds))],
+            });
         }
     }
 
