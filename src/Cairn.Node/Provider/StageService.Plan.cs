@@ -29,8 +29,8 @@ public sealed partial class StageService
         public void Dispose() => gate.Release();
     }
 
-    /// <summary>The last stretch of a padding that is waited for by yielding rather than by a timer.</summary>
-    private static readonly TimeSpan SpinMargin = TimeSpan.FromMilliseconds(2);
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "usleep", SetLastError = true)]
+    private static extern int USleep(uint microseconds);
 
     /// <summary>Pads a step to what the emulated device takes (<see cref="StageHost.Target"/>); nothing at slowdown 1.</summary>
     private async Task Emulate(Model model, int rows, TimeSpan compute, CancellationToken cancel)
@@ -38,11 +38,19 @@ public sealed partial class StageService
         if (sessions.Host is not { Slowdown: > 1 } host) return;
         var remaining = host.Target(model.FirstLayer, model.EndLayer, rows) - compute;
         if (remaining <= TimeSpan.Zero) return;
+        // Task.Delay counts whole milliseconds and its timer wakes late on a busy machine; where the C library's usleep is
+        // at hand, this thread sleeps to the microsecond instead (one thread per node at a time: the device gate is held).
+        if (!(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS()))
+        {
+            await Task.Delay(remaining, cancel);
+            return;
+        }
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
-        // A timer wakes up to a millisecond or two late (and Task.Delay counts whole milliseconds): sleep until shortly
-        // before the target, then yield the processor until it is reached.
-        if (remaining > SpinMargin) await Task.Delay(remaining - SpinMargin, cancel);
-        while (System.Diagnostics.Stopwatch.GetElapsedTime(start) < remaining) Thread.Yield();
+        for (var left = remaining; left > TimeSpan.Zero; left = remaining - System.Diagnostics.Stopwatch.GetElapsedTime(start))
+        {
+            cancel.ThrowIfCancellationRequested();
+            _ = USleep((uint)Math.Clamp(left.TotalMicroseconds, 1, 100_000));
+        }
     }
 
     public override Task<StageProfileReply> Profile(StageProfileRequest request, ServerCallContext context)
