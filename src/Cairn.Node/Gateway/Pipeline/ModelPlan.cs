@@ -164,10 +164,16 @@ public sealed class ModelPlan(string name)
         }
     }
 
+    /// <summary>
+    /// One decode step through the chain. Kept only while this request is the only one in flight: with several, the wall
+    /// time also holds the wait for a busy stage (an emulated device runs one step at a time), which is neither the
+    /// per-token latency of one stream nor link latency.
+    /// </summary>
     public void ObserveToken(double wall, double stages)
     {
         lock (_gate)
         {
+            if (_active != 1) return;
             _tokens.Add(wall);
             if (Chain.Count > 1) _hops.Add((wall - stages) / Chain.Count);
         }
