@@ -83,7 +83,8 @@ internal sealed class PipelineBench(PipelineBenchOptions options, TextWriter out
             string plan = Plan(view, names);
             output.WriteLine("  " + string.Join(", ", view.GetProperty("devices").EnumerateArray().Select(d => F(
                 $"{names[d.GetProperty("device").GetString()!].Name} planned at {d.GetProperty("decode_bytes_per_second").GetDouble() / 1e9:F2} GB/s, measured {(d.TryGetProperty("measured_decode_bytes_per_second", out var m) && m.ValueKind == JsonValueKind.Number ? (m.GetDouble() / 1e9).ToString("F2", CultureInfo.InvariantCulture) : "-")}"))));
-            output.WriteLine(F($"{label}: {plan}; predicted {view.GetProperty("predicted_seconds_per_token").GetDouble() * 1e3:F1} ms/token, measured {measured * 1e3:F1} ms/token, {throughput:F1} tok/s with {options.Concurrent} concurrent"));
+            string hop = view.TryGetProperty("measured_link_seconds", out var h) && h.ValueKind == JsonValueKind.Number ? F($"{h.GetDouble() * 1e3:F2}") : "-";
+            output.WriteLine(F($"{label}: {plan}; predicted {view.GetProperty("predicted_seconds_per_token").GetDouble() * 1e3:F1} ms/token (link {linkMs:F2} ms/hop), measured {measured * 1e3:F1} ms/token (link {hop} ms/hop), {throughput:F1} tok/s with {options.Concurrent} concurrent"));
             var result = new SplitResult(label, plan, view.GetProperty("predicted_seconds_per_token").GetDouble(), measured,
                 view.GetProperty("predicted_tokens_per_second").GetDouble(), throughput,
                 view.TryGetProperty("measured_link_seconds", out var l) && l.ValueKind == JsonValueKind.Number ? l.GetDouble() : null);

@@ -84,56 +84,8 @@ public sealed class PipelineTests(ITestOutputHelper output)
         await AssertSingleProcess(net, id, text);
     }
 
-    private static string Body(float temperature, ulong seed, bool stream) => JsonSerializer.Serialize(new
-    {
-        model = ModelName,
-        prompt = "Once upon a time",
-        max_tokens = 48,
-        temperature,
-        seed,
-        top_k = 40,
-        stream,
-    });
-
-    /// <summary>Posts a completion; with streaming, runs <paramref name="firstPiece"/> once the first text arrives. Returns the text and the id.</summary>
-    private static async Task<(string Text, string Id)> Complete(Devnet net, float temperature, ulong seed, bool stream, Func<Task>? firstPiece = null)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/completions") { Content = new StringContent(Body(temperature, seed, stream), System.Text.Encoding.UTF8, "application/json") };
-        using var response = await net.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-        string? error = response.IsSuccessStatusCode ? null : await response.Content.ReadAsStringAsync();
-        Assert.True(error is null, error + "\n" + net.Logs());
-        if (!stream)
-        {
-            using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-            return (doc.RootElement.GetProperty("choices")[0].GetProperty("text").GetString()!, doc.RootElement.GetProperty("id").GetString()!);
-        }
-        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
-        var text = new System.Text.StringBuilder();
-        string? id = null;
-        bool done = false;
-        while (await reader.ReadLineAsync() is { } line)
-        {
-            if (!line.StartsWith("data: ", StringComparison.Ordinal)) continue;
-            string data = line["data: ".Length..];
-            if (data == "[DONE]")
-            {
-                done = true;
-                break;
-            }
-            using var doc = JsonDocument.Parse(data);
-            Assert.False(doc.RootElement.TryGetProperty("error", out var e), e.ToString() + "\n" + net.Logs());
-            id = doc.RootElement.GetProperty("id").GetString();
-            string piece = doc.RootElement.GetProperty("choices")[0].GetProperty("text").GetString()!;
-            if (piece.Length > 0 && firstPiece != null)
-            {
-                await firstPiece();
-                firstPiece = null;
-            }
-            text.Append(piece);
-        }
-        Assert.True(done, "the stream ended without [DONE]\n" + net.Logs());
-        return (text.ToString(), id!);
-    }
+    private static Task<(string Text, string Id)> Complete(Devnet net, float temperature, ulong seed, bool stream, Func<Task>? firstPiece = null) =>
+        PipelineAnswers.Complete(net, ModelName, temperature, seed, stream, firstPiece);
 
     private Task AssertSingleProcess(Devnet net, string id, string text) => PipelineAnswers.AssertSingleProcess(net, ModelFile.Value, id, text, output);
 }

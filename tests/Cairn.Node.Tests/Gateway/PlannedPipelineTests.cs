@@ -82,6 +82,30 @@ public sealed class PlannedPipelineTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_flexible_stage_killed_mid_generation_is_planned_around_and_the_answer_equals_the_undisturbed_run()
+    {
+        await using var net = await Devnet.StartAsync(providers: 0);
+        // Two of three equal devices serve (slowed so that the kill lands mid-generation); the third takes over.
+        var devices = await Task.WhenAll(Flexible(net, "7MB", 40), Flexible(net, "7MB", 40), Flexible(net, "7MB", 40));
+        await Complete(net, 0f, 1); // the first plan
+        var serving = Stages(await Pipeline(net)).Select(s => s.Device).ToList();
+        var victim = devices.First(d => serving.Contains(d.Id));
+
+        var (text, id) = await PipelineAnswers.Complete(net, ModelName, 0.8f, 77, stream: true, firstPiece: () =>
+        {
+            victim.Process.Kill();
+            return Task.CompletedTask;
+        });
+        await net.Gateway.WaitForLine(l => l.Contains("replaying", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+        await PipelineAnswers.AssertSingleProcess(net, ModelFile.Value, id, text, output);
+        var after = Stages(await Pipeline(net));
+        output.WriteLine($"serving {string.Join(", ", serving)}; killed {victim.Id}; now {string.Join(", ", after)}");
+        Assert.DoesNotContain(victim.Id, after.Select(s => s.Device));
+        Assert.Equal(0, after[0].First);
+        Assert.Equal(7, after[^1].Last);
+    }
+
+    [Fact]
     public async Task A_load_beyond_the_memory_budget_is_refused_and_nothing_changes()
     {
         await using var net = await Devnet.StartAsync(providers: 0);
