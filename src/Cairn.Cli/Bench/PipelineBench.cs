@@ -26,7 +26,7 @@ internal sealed class PipelineBench(PipelineBenchOptions options, TextWriter out
     private readonly string _apiKey = "sk-bench-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
     private readonly string _modelName = Path.GetFileNameWithoutExtension(options.Model);
 
-    private sealed record SplitResult(string Split, string Plan, double Predicted, double Measured, double PredictedThroughput, double Throughput, double? Link);
+    private sealed record SplitResult(string Split, string Plan, double Predicted, double Measured, double? Median, double PredictedThroughput, double Throughput, double? Link);
 
     public async Task<int> Run(CancellationToken cancel)
     {
@@ -40,10 +40,10 @@ internal sealed class PipelineBench(PipelineBenchOptions options, TextWriter out
         var throughput = await RunSplit("planner", link, rebalance: false, cancel, objective: "throughput");
 
         output.WriteLine();
-        output.WriteLine($"| split | stages | per-token latency: predicted | measured (median of {options.Repeats}) | measured − predicted | throughput: predicted (1 / slowest stage) | measured, {options.Concurrent} concurrent |");
-        output.WriteLine("| --- | --- | --- | --- | --- | --- | --- |");
+        output.WriteLine($"| split | stages | per-token latency: predicted | measured (mean over the tokens, median of {options.Repeats} runs) | measured − predicted | median step at the gateway | throughput: predicted (1 / slowest stage) | measured, {options.Concurrent} concurrent |");
+        output.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
         foreach (var r in new[] { planner, throughput, even, exo })
-            output.WriteLine(F($"| {r.Split} | {r.Plan} | {r.Predicted * 1e3:F1} ms | {r.Measured * 1e3:F1} ms | {(r.Measured - r.Predicted) / r.Predicted:+0.0%;-0.0%} | {r.PredictedThroughput:F1} tok/s | {r.Throughput:F1} tok/s |"));
+            output.WriteLine(F($"| {r.Split} | {r.Plan} | {r.Predicted * 1e3:F1} ms | {r.Measured * 1e3:F1} ms | {(r.Measured - r.Predicted) / r.Predicted:+0.0%;-0.0%} | {(r.Median is { } m ? (m * 1e3).ToString("F1", CultureInfo.InvariantCulture) + " ms" : "-")} | {r.PredictedThroughput:F1} tok/s | {r.Throughput:F1} tok/s |"));
         output.WriteLine(F($"planner (latency) vs even: {even.Measured / planner.Measured:F2}x faster per token, vs exo: {exo.Measured / planner.Measured:F2}x; planner (throughput) vs even: {throughput.Throughput / even.Throughput:F2}x the throughput, vs exo: {throughput.Throughput / exo.Throughput:F2}x"));
         return 0;
     }
@@ -84,8 +84,9 @@ internal sealed class PipelineBench(PipelineBenchOptions options, TextWriter out
             output.WriteLine("  " + string.Join(", ", view.GetProperty("devices").EnumerateArray().Select(d => F(
                 $"{names[d.GetProperty("device").GetString()!].Name} planned at {d.GetProperty("decode_bytes_per_second").GetDouble() / 1e9:F2} GB/s, measured {(d.TryGetProperty("measured_decode_bytes_per_second", out var m) && m.ValueKind == JsonValueKind.Number ? (m.GetDouble() / 1e9).ToString("F2", CultureInfo.InvariantCulture) : "-")}"))));
             string hop = view.TryGetProperty("measured_link_seconds", out var h) && h.ValueKind == JsonValueKind.Number ? F($"{h.GetDouble() * 1e3:F2}") : "-";
-            output.WriteLine(F($"{label}: {plan}; predicted {view.GetProperty("predicted_seconds_per_token").GetDouble() * 1e3:F1} ms/token (link {linkMs:F2} ms/hop), measured {measured * 1e3:F1} ms/token (link {hop} ms/hop), {throughput:F1} tok/s with {options.Concurrent} concurrent"));
-            var result = new SplitResult(label, plan, view.GetProperty("predicted_seconds_per_token").GetDouble(), measured,
+            output.WriteLine(F($"{label}: {plan}; predicted {view.GetProperty("predicted_seconds_per_token").GetDouble() * 1e3:F1} ms/token (link {linkMs:F2} ms/hop), measured {measured * 1e3:F1} ms/token (median step at the gateway {(view.TryGetProperty("measured_seconds_per_token", out var ms) && ms.ValueKind == JsonValueKind.Number ? (ms.GetDouble() * 1e3).ToString("F1", CultureInfo.InvariantCulture) : "-")} ms, link {hop} ms/hop), {throughput:F1} tok/s with {options.Concurrent} concurrent"));
+            double? median = view.TryGetProperty("measured_seconds_per_token", out var md) && md.ValueKind == JsonValueKind.Number ? md.GetDouble() : null;
+            var result = new SplitResult(label, plan, view.GetProperty("predicted_seconds_per_token").GetDouble(), measured, median,
                 view.GetProperty("predicted_tokens_per_second").GetDouble(), throughput,
                 view.TryGetProperty("measured_link_seconds", out var l) && l.ValueKind == JsonValueKind.Number ? l.GetDouble() : null);
             if (rebalance) await Rebalance(http, view, names, gateway, throughput, cancel);
