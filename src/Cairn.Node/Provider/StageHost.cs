@@ -5,10 +5,11 @@ namespace Cairn.Node.Provider;
 /// <summary>
 /// A stage provider as an emulated device (docs/pipeline.md, "Emulating weak devices"). At start the node calibrates
 /// this machine on the range it loaded: the 10th-percentile time of 30 single-row decode steps gives a decode speed in the
-/// planner's cost-model bytes per second, one multi-row step a prefill speed in FLOP/s. With <c>--slowdown X</c> every
-/// step is then padded to X × the cost model's time for that range and row count at the calibrated speed (no padding
-/// when the real compute already takes longer), so the node behaves like a device X times slower than this machine as
-/// calibrated, independently of scheduler noise, and announces exactly that speed. A flexible node
+/// planner's cost-model bytes per second, the fastest of three 16-row prefills a prefill speed in FLOP/s. With
+/// <c>--slowdown X</c> every step is then padded to X × the cost model's time for that range and row count at the
+/// calibrated speed (no padding when the real compute already takes longer), so the node behaves like a device X times
+/// slower than this machine as calibrated, whatever the scheduler does to the real compute, and announces exactly that
+/// speed; it also runs one step at a time (<see cref="Device"/>). A flexible node
 /// (<c>--layers auto</c>) also loads whatever range the gateway assigns, from its local file, within its memory budget.
 /// </summary>
 public sealed class StageHost
@@ -60,7 +61,7 @@ public sealed class StageHost
         var (decode, prefill, rows) = model.CalibrationTimes(CalibrationSteps, CalibrationPrefillRows);
         double bytes = probe._unit.DecodeSeconds(0, first, end);
         double flops = probe.PrefillWork(first, end, rows);
-        return new StageHost(load, profile, budget, flexible, slowdown, bytes / decode.TotalSeconds, flops / prefill.TotalSeconds);
+        return new StageHost(load, profile, budget, flexible, slowdown, bytes / Math.Max(decode.TotalSeconds, 1e-7), flops / Math.Max(prefill.TotalSeconds, 1e-7));
     }
 
     /// <summary>What the emulated device takes for a step of <paramref name="rows"/> rows over [first, end): X × the cost model's time at the calibrated speed.</summary>
