@@ -25,6 +25,7 @@ public static class Program
             PospCommand.Create(),
             VerifyCommand.Create(),
             PlanCommand.Create(),
+            PipelineCommand.Create(),
         };
         var parse = root.Parse(args);
         int code = parse.Invoke();

@@ -29,8 +29,12 @@ internal static class GatewayCommand
         var validators = new Option<int>("--validators") { Description = "n: validators drawn for each challenged receipt; each that disagrees with the asserter is disputed", DefaultValueFactory = _ => 1 };
         var models = new Option<string[]>("--model") { Description = "A GGUF model file the gateway loads to referee disputes on it (repeatable; never served). Without one a disagreement is settled by a tie-breaker re-execution", AllowMultipleArgumentsPerToken = false };
         var adapters = new Option<string[]>("--adapter") { Description = "A LoRA adapter GGUF the referee applies to disputes on requests naming it (repeatable; needs its base model as --model). Without it such a disagreement is settled by a tie-breaker re-execution", AllowMultipleArgumentsPerToken = false };
+        var replan = new Option<double>("--replan-threshold") { Description = "Re-plan a pipeline of flexible stages (cairn node --layers auto) between requests when the running plan, costed with measured step times, is worse than a fresh plan by more than this fraction", DefaultValueFactory = _ => 0.2 };
+        var objective = new Option<string>("--pipeline-objective") { Description = "What the pipeline planner minimizes: latency (one stream's per-token time) or throughput (the slowest stage)", DefaultValueFactory = _ => "latency" };
+        var split = new Option<string>("--pipeline-split") { Description = "How flexible stages split a model: planner (the planner's plan, re-planned from measurements), or a baseline for comparisons: even, exo (memory-proportional)", DefaultValueFactory = _ => "planner" };
+        var link = new Option<double>("--link-latency-ms") { Description = "Per-hop link latency the pipeline planner assumes until it has measured one (milliseconds)", DefaultValueFactory = _ => 1 };
         var parent = new Option<int?>("--parent-pid") { Hidden = true };
-        var command = new Command("gateway", "Run a gateway: the OpenAI-compatible API, routing and receipts") { port, grpcPort, apiKeys, data, key, passphraseEnv, postgres, credit, stake, epoch, challengeRate, validatorReward, asserterReward, clientDiscount, slash, workCost, collusion, validators, models, adapters, parent };
+        var command = new Command("gateway", "Run a gateway: the OpenAI-compatible API, routing and receipts") { port, grpcPort, apiKeys, data, key, passphraseEnv, postgres, credit, stake, epoch, challengeRate, validatorReward, asserterReward, clientDiscount, slash, workCost, collusion, validators, models, adapters, replan, objective, split, link, parent };
         command.SetAction((parse, cancel) => Task.FromResult(CliErrors.Run(() =>
         {
             var keys = parse.GetValue(apiKeys) is { Length: > 0 } given ? given : ["sk-cairn-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))];
@@ -58,6 +62,21 @@ internal static class GatewayCommand
                 RefereeModels = (parse.GetValue(models) ?? []).Select(m => File.Exists(m) ? Path.GetFullPath(m) : throw new ArgumentException($"--model {m}: no such file")).ToArray(),
                 RefereeAdapters = (parse.GetValue(adapters) ?? []).Select(a => File.Exists(a) ? Path.GetFullPath(a) : throw new ArgumentException($"--adapter {a}: no such file")).ToArray(),
                 RefereeThreads = Math.Max(1, Environment.ProcessorCount / 2),
+                ReplanThreshold = parse.GetValue(replan) is >= 0 and <= 100 and var rt ? rt : throw new ArgumentException($"--replan-threshold {parse.GetValue(replan)} is out of range (0 to 100)"),
+                PipelineObjective = parse.GetValue(objective) switch
+                {
+                    "latency" => Cairn.Planner.PlanObjective.MinLatency,
+                    "throughput" => Cairn.Planner.PlanObjective.MaxThroughput,
+                    var o => throw new ArgumentException($"--pipeline-objective '{o}' is not latency or throughput"),
+                },
+                PipelineLinkLatency = parse.GetValue(link) is >= 0 and <= 60_000 and var ms ? ms / 1000 : throw new ArgumentException($"--link-latency-ms {parse.GetValue(link)} is out of range (0 to 60000)"),
+                PipelineSplit = parse.GetValue(split) switch
+                {
+                    "planner" => Cairn.Node.Gateway.Pipeline.PipelineSplit.Planner,
+                    "even" => Cairn.Node.Gateway.Pipeline.PipelineSplit.Even,
+                    "exo" => Cairn.Node.Gateway.Pipeline.PipelineSplit.MemoryProportional,
+                    var s => throw new ArgumentException($"--pipeline-split '{s}' is not planner, even or exo"),
+                },
             };
             if (options.ChallengeRate.PartsPerMillion > 0)
             {

@@ -18,9 +18,9 @@ internal static class NodeCommand
         var price = new Option<ulong>("--price") { Description = "Price per token in micro-units", DefaultValueFactory = _ => 1 };
         var key = new Option<string?>("--key") { Description = "Encrypted key file of the provider's identity (default: an ephemeral key)" };
         var passphraseEnv = new Option<string?>("--passphrase-env") { Description = "Environment variable holding the key file's passphrase" };
-        var layers = new Option<string?>("--layers") { Description = "Serve only layers A..B-1 of the model as a pipeline stage, e.g. 0:3 (the first stage embeds, the last samples)" };
+        var layers = new Option<string?>("--layers") { Description = "Serve only layers A..B-1 of the model as a pipeline stage, e.g. 0:3 (the first stage embeds, the last samples); 'auto': a flexible stage that loads whatever range the gateway's planner assigns, within --memory" };
         var memory = new Option<string?>("--memory") { Description = "Memory budget, e.g. 300MB or 1.5GB: refuse to start if the weights plus a full-context KV cache exceed it" };
-        var slowdown = new Option<double>("--slowdown") { Description = "Emulate a slower device: after each stage step sleep (X - 1) x its compute time", DefaultValueFactory = _ => 1 };
+        var slowdown = new Option<double>("--slowdown") { Description = "Emulate a device X times slower than this machine: the stage calibrates its speed at start and pads each step to X x the calibrated time (1 to 1000)", DefaultValueFactory = _ => 1 };
         var parent = new Option<int?>("--parent-pid") { Hidden = true };
         var adapters = new Option<string[]>("--adapter") { Description = "LoRA adapter GGUF (llama.cpp's format) to serve on the model it fits; repeatable. Adapter files never leave this machine" };
         var fault = new Option<string?>("--fault") { Hidden = true, Description = "FAULT INJECTION for tests, comma-separated (see ProviderFaults): bad-signature, stall-after-tokens:N, claim-speed:X, wrong-seed, forge-commitment, substitute-model:FILE, cheaper-type:TYPE, skip-layers:L[,L…], random-tokens, truncate:N, forge-layer-hashes[:L], lazy-validator, collude:DIR, ignore-adapter" };
@@ -38,7 +38,8 @@ internal static class NodeCommand
             if (!(slow >= 1 && slow <= 1000)) throw new ArgumentException($"--slowdown {slow} is out of range (1 to 1000)");
             var options = new ProviderOptions
             {
-                Layers = parse.GetValue(layers) is { } range ? ParseLayers(range) : null,
+                Layers = parse.GetValue(layers) is { } range && range != "auto" ? ParseLayers(range) : null,
+                Flexible = parse.GetValue(layers) == "auto",
                 MemoryBudget = parse.GetValue(memory) is { } mem ? ParseBytes(mem, "--memory") : null,
                 Slowdown = slow,
                 Gateway = gw.ToString().TrimEnd('/'),

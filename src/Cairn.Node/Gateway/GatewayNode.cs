@@ -40,6 +40,7 @@ public static class GatewayNode
         builder.Services.AddSingleton(referees);
         builder.Services.AddSingleton<ChallengeService>();
         builder.Services.AddSingleton<Pipeline.PipelineHandler>();
+        builder.Services.AddSingleton<Pipeline.PlannedPipeline>();
         builder.Services.AddSingleton<CompletionHandler>();
         builder.Services.AddHostedService<GatewayMonitor>();
         builder.Services.AddDashboard();

@@ -29,6 +29,15 @@ public sealed record GatewayOptions
     /// <summary>Providers tried for one request before giving up.</summary>
     public int MaxAttempts { get; init; } = 3;
 
+    /// <summary>Re-plan a flexible pipeline when the running plan, costed with measured speeds, is worse than a fresh plan by more than this fraction.</summary>
+    public double ReplanThreshold { get; init; } = 0.2;
+    /// <summary>What the pipeline planner minimizes: per-token latency of one stream (default) or the bottleneck (throughput).</summary>
+    public Cairn.Planner.PlanObjective PipelineObjective { get; init; } = Cairn.Planner.PlanObjective.MinLatency;
+    /// <summary>The split of flexible pipelines: the planner's (default), or a baseline for comparisons.</summary>
+    public Pipeline.PipelineSplit PipelineSplit { get; init; } = Pipeline.PipelineSplit.Planner;
+    /// <summary>Link latency per hop assumed before it is measured (seconds).</summary>
+    public double PipelineLinkLatency { get; init; } = 0.001;
+
     /// <summary>p of Proof of Sampling: the chance that a settled receipt is challenged (DESIGN.md §4); zero (the default) switches challenges off.</summary>
     public Cairn.Protocol.Sampling.Probability ChallengeRate { get; init; } = Cairn.Protocol.Sampling.Probability.Zero;
     /// <summary>R_V: paid from the validator pool for a challenge that matched, R_V / n to each of the n validators (at most what the pool holds).</summary>

@@ -14,9 +14,17 @@ public static class ProviderNode
         var models = new List<ServedModel>();
         try
         {
-            if (options.Layers != null && options.Models.Count != 1) throw new ArgumentException("a pipeline stage (--layers) serves exactly one model");
+            if ((options.Layers != null || options.Flexible) && options.Models.Count != 1) throw new ArgumentException("a pipeline stage (--layers) serves exactly one model");
+            var layers = options.Layers;
+            if (options.Flexible)
+            {
+                var profile = Cairn.Planner.ModelProfile.FromGguf(options.Models[0]);
+                layers = StageHost.InitialRange(profile, options.MemoryBudget)
+                    ?? throw new ArgumentException($"no single layer of {Path.GetFileName(options.Models[0])} fits the memory budget of {options.MemoryBudget:N0} bytes; raise --memory");
+            }
             foreach (string path in options.Models)
-                models.Add(ServedModel.Load(path, options.Tokenizer, options.ChatTemplate, options.Threads, faults: options.Faults, layers: options.Layers));
+                models.Add(ServedModel.Load(path, options.Tokenizer, options.ChatTemplate, options.Threads, faults: options.Faults, layers: layers));
+            models[0].Flexible = options.Flexible;
             ServedModel.AttachAdapters(models, options.Adapters);
             if (options.MemoryBudget is { } budget)
             {
@@ -33,7 +41,17 @@ public static class ProviderNode
             throw;
         }
         var state = new ProviderState(key, models, options.PricePerToken, options.Faults);
-        var stages = new StageSessions(options.Slowdown);
+        StageHost? host = null;
+        if (models[0].IsStage)
+        {
+            host = StageHost.Calibrate(models[0], (first, end) =>
+            {
+                var m = ServedModel.Load(options.Models[0], options.Tokenizer, options.ChatTemplate, options.Threads, faults: options.Faults, layers: (first, end));
+                m.Flexible = options.Flexible;
+                return m;
+            }, options.MemoryBudget, options.Flexible, options.Slowdown);
+        }
+        var stages = new StageSessions(host);
 
         var builder = WebApplication.CreateSlimBuilder();
         Hosting.NodeLogging.Configure(builder.Logging, logging);

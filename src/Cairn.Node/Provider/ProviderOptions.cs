@@ -18,7 +18,9 @@ public sealed record ProviderOptions
     public (int Start, int End)? Layers { get; init; }
     /// <summary>Memory budget in bytes (<c>--memory 300MB</c>): the provider refuses to start if its weights and a full-context KV cache exceed it.</summary>
     public long? MemoryBudget { get; init; }
-    /// <summary>Emulates a slower device (<c>--slowdown 2.5</c>): after each stage step, sleep (X − 1) × its measured compute time.</summary>
+    /// <summary>A flexible stage (<c>--layers auto</c>): loads any range the gateway assigns within <see cref="MemoryBudget"/>.</summary>
+    public bool Flexible { get; init; }
+    /// <summary>Emulates a slower device (<c>--slowdown 2.5</c>): each stage step is padded to X × the time calibrated for this machine (docs/pipeline.md).</summary>
     public double Slowdown { get; init; } = 1;
     /// <summary>FAULT INJECTION for tests (hidden <c>--fault</c>); <see cref="ProviderFaults.None"/> in real use.</summary>
     public ProviderFaults Faults { get; init; } = ProviderFaults.None;

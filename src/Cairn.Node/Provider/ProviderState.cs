@@ -14,7 +14,9 @@ public sealed class ProviderState(Secp256k1Key key, IReadOnlyList<ServedModel> m
     private int _active;
 
     public Address Id => key.Address;
-    public IReadOnlyList<ServedModel> Models { get; } = models;
+    private IReadOnlyList<ServedModel> _models = models;
+
+    public IReadOnlyList<ServedModel> Models => Volatile.Read(ref _models);
     public ulong PricePerToken { get; } = pricePerToken;
     /// <summary>The gateway whose signed requests this provider serves (learned at registration); null until then.</summary>
     public Address? Gateway { get; set; }
@@ -40,6 +42,10 @@ public sealed class ProviderState(Secp256k1Key key, IReadOnlyList<ServedModel> m
         PricePerToken = PricePerToken,
         TimestampMs = (ulong)now.ToUnixTimeMilliseconds(),
     }.Sign(key).Encode();
+
+    /// <summary>A flexible stage loaded another range: <paramref name="next"/> replaces <paramref name="old"/> (which the caller disposes).</summary>
+    public void Replace(ServedModel old, ServedModel next) =>
+        Volatile.Write(ref _models, [.. Models.Select(m => ReferenceEquals(m, old) ? next : m)]);
 
     public void Begin() => Interlocked.Increment(ref _active);
     public void End() => Interlocked.Decrement(ref _active);

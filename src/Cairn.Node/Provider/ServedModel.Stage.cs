@@ -4,8 +4,11 @@ namespace Cairn.Node.Provider;
 
 public sealed partial class ServedModel
 {
-    /// <summary>Whether only a layer range is served (a pipeline stage, <c>--layers A:B</c>).</summary>
-    public bool IsStage => !Model.IsWhole;
+    /// <summary>Whether only a layer range is served (a pipeline stage, <c>--layers A:B</c>), or any range (<see cref="Flexible"/>).</summary>
+    public bool IsStage => !Model.IsWhole || Flexible;
+
+    /// <summary>A flexible stage (<c>--layers auto</c>): announced as a stage even when it holds every layer, and it loads the ranges the gateway assigns.</summary>
+    public bool Flexible { get; set; }
 
     /// <summary>Bytes of the f32 KV cache of the layers held, for a full context of one sequence.</summary>
     public long KvCacheBytes => (long)Model.Layers.Count * 2 * Model.Config.KvDim * Model.Config.ContextLength * sizeof(float);
@@ -43,5 +46,38 @@ public sealed partial class ServedModel
     {
         if (Model.HasEmbedding) Transformer.StageForward(session, start, tokens);
         else Transformer.RunStage(session, start, hidden.ToArray());
+    }
+
+    /// <summary>
+    /// The 10th-percentile time of <paramref name="steps"/> single-row decode steps (after two warm-up steps) and the fastest
+    /// of three <paramref name="rows"/>-row prefills, on a scratch session. A low percentile rather than the median: on a shared
+    /// machine other work only ever adds time, so the fast steps are the machine's own speed.
+    /// </summary>
+    internal (TimeSpan Decode, TimeSpan Prefill, int Rows) CalibrationTimes(int steps, int rows)
+    {
+        int dim = Model.Config.Dim;
+        rows = Math.Min(rows, Model.Config.ContextLength / 2);
+        var session = Transformer.CreateSession(capacity: rows + steps + 2);
+        var tokens = new int[rows];
+        for (int i = 0; i < rows; i++) tokens[i] = (i * 7 + 1) % Model.Config.VocabSize;
+        var hidden = new float[rows * dim];
+        for (int i = 0; i < hidden.Length; i++) hidden[i] = (i % 17 - 8) / 8f;
+        var clock = new Stopwatch();
+        var prefill = TimeSpan.MaxValue;
+        for (int i = 0; i < 3; i++) // the fastest of three (a start of 0 forgets the previous run)
+        {
+            clock.Restart();
+            Step(session, 0, tokens, hidden);
+            if (clock.Elapsed < prefill) prefill = clock.Elapsed;
+        }
+        var times = new List<TimeSpan>(steps);
+        for (int i = 0; i < steps + 2; i++)
+        {
+            clock.Restart();
+            Step(session, rows + i, tokens.AsSpan(i % rows, 1), hidden.AsSpan(i % rows * dim, dim));
+            if (i >= 2) times.Add(clock.Elapsed);
+        }
+        times.Sort();
+        return (times[times.Count / 10], prefill, rows);
     }
 }

@@ -97,6 +97,7 @@ public sealed partial class ServedModel : IDisposable
         LayerEnd = IsStage ? Model.EndLayer : 0,
         LayerCount = Model.Config.Layers,
         Dim = Model.Config.Dim,
+        Flexible = Flexible,
         Adapters = { _adapters.Values.Select(a => new AdapterInfo { Name = a.Name, Hash = Google.Protobuf.ByteString.CopyFrom(a.Hash) }) },
     };
 

@@ -21,6 +21,19 @@ public sealed partial class StageService(ProviderState state, StageSessions sess
 
     public override Task<StageOpenReply> Open(StageOpenRequest request, ServerCallContext context)
     {
+        sessions.LoadGate.Wait(context.CancellationToken); // a flexible stage does not swap its range under an opening session
+        try
+        {
+            return Task.FromResult(OpenSession(request));
+        }
+        finally
+        {
+            sessions.LoadGate.Release();
+        }
+    }
+
+    private StageOpenReply OpenSession(StageOpenRequest request)
+    {
         if (request.SessionId.Length is 0 or > MaxSessionIdLength) throw Invalid($"session_id must have 1 to {MaxSessionIdLength} characters");
         if (!InferenceRequest.TryDecode(request.Request.Span, out var decoded, out var malformed)) throw Invalid($"malformed request: {malformed}");
         var inference = decoded!;
@@ -70,7 +83,7 @@ public sealed partial class StageService(ProviderState state, StageSessions sess
         else session = new StageSession(model, inference, model.Transformer.CreateSession(trace: true));
         if (!sessions.TryAdd(request.SessionId, session))
             throw new RpcException(new Status(StatusCode.ResourceExhausted, $"this stage holds {StageSessions.MaxSessions} sessions already"));
-        return Task.FromResult(new StageOpenReply { LayerStart = model.Model.FirstLayer, LayerEnd = model.Model.EndLayer });
+        return new StageOpenReply { LayerStart = model.Model.FirstLayer, LayerEnd = model.Model.EndLayer };
     }
 
     public override async Task<StageStepReply> Step(StageStepRequest request, ServerCallContext context)
@@ -91,6 +104,7 @@ public sealed partial class StageService(ProviderState state, StageSessions sess
             if (request.Start + rows > session.Session.Capacity) throw Invalid($"{request.Start} + {rows} positions exceed the context of {session.Session.Capacity}");
             if (model.HasEmbedding && request.Tokens.Any(t => (uint)t >= (uint)model.Config.VocabSize)) throw Invalid("a token is outside the vocabulary");
 
+            using var device = await EnterDevice(context.CancellationToken);
             var clock = Stopwatch.StartNew();
             float[] hidden;
             if (model.HasEmbedding) hidden = session.Model.Transformer.StageForward(session.Session, request.Start, request.Tokens.ToArray());
@@ -109,8 +123,8 @@ public sealed partial class StageService(ProviderState state, StageSessions sess
             else reply.Activations = ByteString.CopyFrom(MemoryMarshal.AsBytes(state.Faults.Forwarded(hidden, dim).AsSpan())); // FAULT INJECTION: forward-other-rows
             var compute = clock.Elapsed;
             reply.ComputeUs = (long)compute.TotalMicroseconds;
-            // Emulation of a weaker device (--slowdown X): the step takes X times its compute time.
-            if (sessions.Slowdown > 1) await Task.Delay(compute * (sessions.Slowdown - 1), context.CancellationToken);
+            await Emulate(model, rows, compute, context.CancellationToken);
+            reply.StepUs = (long)clock.Elapsed.TotalMicroseconds;
             return reply;
         }
         finally

@@ -20,12 +20,15 @@ namespace Cairn.Node.Gateway.Pipeline;
 /// output commitment and trace root are assembled from the layer hashes every stage reported (docs/pipeline.md).
 /// </summary>
 public sealed class PipelineHandler(ProviderDirectory directory, GatewayState gateway, GatewayLedger ledger, ReceiptStore receipts, GatewayOptions options,
-    Dashboard.PipelinePlan plan, Dashboard.GatewayMetrics metrics, TimeProvider time, ILogger<PipelineHandler> log, ChallengeService challenges)
+    Dashboard.PipelinePlan plan, Dashboard.GatewayMetrics metrics, PlannedPipeline planned, TimeProvider time, ILogger<PipelineHandler> log,
+    ChallengeService challenges)
 {
     public async Task Handle(HttpContext ctx, CompletionRequest req, Address client)
     {
         var excluded = new HashSet<string>(StringComparer.Ordinal);
-        var chain = PipelineChain.Choose(directory, req.Model, excluded)
+        // Flexible stages only: the gateway's planner assigns the ranges (and may re-plan before this request starts).
+        using var lease = PlannedPipeline.Applies(directory, req.Model) ? await planned.Acquire(req.Model, excluded, ctx.RequestAborted) : null;
+        var chain = lease?.Chain ?? PipelineChain.Choose(directory, req.Model, excluded)
             ?? throw OpenAiError.Unavailable($"no healthy set of stages covers every layer of '{req.Model}' right now");
         var model = chain[0].Model;
 
@@ -84,16 +87,21 @@ public sealed class PipelineHandler(ProviderDirectory directory, GatewayState ga
         var stream = new CompletionHandler.StreamState { Id = id };
         var run = new PipelineRun(id, inference, inference.Encode(), [.. req.Stop.Concat(tokens.Stop).Distinct()], model.LayerCount, options.IdleTimeout)
         {
-            StepObserver = (stage, compute) =>
+            StepObserver = (stage, rows, compute, step) =>
             {
-                metrics.StageStep($"{model.Name}[{stage.Start}:{stage.End})", compute.TotalSeconds);
-                plan.Observe(model.Name, stage.Provider.Id, stage.Start, stage.End, compute.TotalSeconds);
+                metrics.StageStep($"{model.Name}[{stage.Start}:{stage.End})", step.TotalSeconds);
+                plan.Observe(model.Name, stage.Provider.Id, stage.Start, stage.End, step.TotalSeconds);
+                if (lease != null) planned.ObserveStep(lease, stage, rows, step);
+            },
+            TokenObserver = (rows, wall, stages) =>
+            {
+                if (lease != null && rows == 1) planned.ObserveToken(lease, wall, stages);
             },
         };
         try
         {
             var text = new StringBuilder();
-            await Generate(ctx, req, run, chain, excluded, text, stream, created);
+            await Generate(ctx, req, run, chain, excluded, text, stream, created, lease);
             // Each stage signs its part of the trace; a part that does not match what it reported is refused (docs/pipeline.md).
             if (await SignedParts(ctx, run, stream) is not { } parts) return;
             var (traceRoot, commitment) = run.Commitments();
@@ -132,7 +140,7 @@ public sealed class PipelineHandler(ProviderDirectory directory, GatewayState ga
 
     /// <summary>Steps the chain until the last stage says the generation is finished, replacing stages that fail.</summary>
     private async Task Generate(HttpContext ctx, CompletionRequest req, PipelineRun run, IReadOnlyList<PipelineStage> chain, HashSet<string> excluded,
-        StringBuilder text, CompletionHandler.StreamState stream, long created)
+        StringBuilder text, CompletionHandler.StreamState stream, long created, PlannedPipeline.Lease? lease)
     {
         int failovers = 0;
         PipelineLog.Chain(log, stream.Id!, string.Join(" > ", chain));
@@ -160,7 +168,10 @@ public sealed class PipelineHandler(ProviderDirectory directory, GatewayState ga
             {
                 directory.MarkFailed(fault.Stage.Provider, fault.Misbehaved ? fault.Message : null);
                 excluded.Add(fault.Stage.Provider.Id);
-                var next = ++failovers <= options.MaxAttempts ? PipelineChain.Choose(directory, req.Model, excluded) : null;
+                if (lease != null) await run.Close(); // a flexible survivor loads a new range only with no session open
+                var next = ++failovers > options.MaxAttempts ? null
+                    : lease != null ? await planned.Failover(lease, excluded, ctx.RequestAborted)
+                    : PipelineChain.Choose(directory, req.Model, excluded);
                 GatewayLog.ProviderFailed(log, fault.Stage.Provider.Id, stream.Id!, failovers, fault.Message);
                 if (next is null)
                 {

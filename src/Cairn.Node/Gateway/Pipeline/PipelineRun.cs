@@ -34,8 +34,11 @@ public sealed class PipelineRun(string requestId, InferenceRequest request, byte
     public IReadOnlyList<PipelineStage> Chain => _chain;
     /// <summary>f32 bytes that crossed stage boundaries (through the gateway), for the bytes-per-token figure.</summary>
     public long ActivationBytes { get; private set; }
-    /// <summary>Called after each stage's step with the compute time the stage reported (for the dashboard and /metrics).</summary>
-    public Action<PipelineStage, TimeSpan>? StepObserver { get; set; }
+    /// <summary>Called after each stage's step with its row count, its real compute time and the time the (emulated) device took (dashboard, /metrics, re-planning).</summary>
+    public Action<PipelineStage, int, TimeSpan, TimeSpan>? StepObserver { get; set; }
+    /// <summary>Called after each step through the whole chain with its row count, its wall time at the gateway and the stages' share of it.</summary>
+    public Action<int, TimeSpan, TimeSpan>? TokenObserver { get; set; }
+    private TimeSpan _stageTime;
 
     /// <summary>Opens a session on every stage of <paramref name="chain"/>; the next step replays the prompt and the tokens so far.</summary>
     public async Task Start(IReadOnlyList<PipelineStage> chain, CancellationToken cancel)
@@ -47,7 +50,13 @@ public sealed class PipelineRun(string requestId, InferenceRequest request, byte
         var open = new StageOpenRequest { SessionId = SessionId, Request = ByteString.CopyFrom(encodedRequest) };
         open.Stop.AddRange(stop);
         open.Generated.AddRange(Generated);
-        foreach (var stage in chain) await Call(stage, s => s.Client.OpenAsync(open, deadline: Deadline, cancellationToken: cancel).ResponseAsync, cancel);
+        foreach (var stage in chain)
+        {
+            var opened = await Call(stage, s => s.Client.OpenAsync(open, deadline: Deadline, cancellationToken: cancel).ResponseAsync, cancel);
+            // A flexible stage may have been given another range since the chain was chosen: replace it rather than misread its hashes.
+            if (opened.LayerStart != stage.Start || opened.LayerEnd != stage.End)
+                throw new StageFault(stage, $"the stage serves layers {opened.LayerStart}:{opened.LayerEnd}, not {stage.Start}:{stage.End}");
+        }
     }
 
     private string SessionId => $"{requestId}/{_opened}";
@@ -56,6 +65,8 @@ public sealed class PipelineRun(string requestId, InferenceRequest request, byte
     /// <summary>One token step through every stage; returns the new token and its text.</summary>
     public async Task<(int Token, string Text)> Step(CancellationToken cancel)
     {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        _stageTime = TimeSpan.Zero;
         var first = new StageStepRequest { SessionId = SessionId, Start = _position };
         first.Tokens.AddRange(_input);
         StageStepReply reply = await Call(_chain[0], s => s.Client.StepAsync(first, deadline: Deadline, cancellationToken: cancel).ResponseAsync, cancel);
@@ -68,6 +79,7 @@ public sealed class PipelineRun(string requestId, InferenceRequest request, byte
             Record(_chain[i], reply);
         }
         if (reply.Token < 0) throw new StageFault(_chain[^1], "the last stage returned no token", misbehaved: true);
+        TokenObserver?.Invoke(_input.Length, System.Diagnostics.Stopwatch.GetElapsedTime(started), _stageTime);
         _position += _input.Length;
         Generated.Add(reply.Token);
         _input = [reply.Token];
@@ -100,7 +112,10 @@ public sealed class PipelineRun(string requestId, InferenceRequest request, byte
 
     private void Record(PipelineStage stage, StageStepReply reply)
     {
-        StepObserver?.Invoke(stage, TimeSpan.FromTicks(Math.Max(0, reply.ComputeUs) * TimeSpan.TicksPerMicrosecond));
+        var compute = TimeSpan.FromTicks(Math.Max(0, reply.ComputeUs) * TimeSpan.TicksPerMicrosecond);
+        var step = reply.StepUs > 0 ? TimeSpan.FromTicks(reply.StepUs * TimeSpan.TicksPerMicrosecond) : compute;
+        _stageTime += step;
+        StepObserver?.Invoke(stage, _input.Length, compute, step);
         int width = stage.End - stage.Start;
         if (reply.LayerHashes.Count != _input.Length * width)
             throw new StageFault(stage, $"{reply.LayerHashes.Count} layer hashes for {_input.Length} rows of {width} layers", misbehaved: true);
