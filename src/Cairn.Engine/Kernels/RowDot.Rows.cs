@@ -41,6 +41,9 @@ public static partial class RowDot
             int[]? rented = null;
             Span<int> groupSums = 8 * blocks <= StackGroupSums ? stackalloc int[8 * blocks] : (rented = ArrayPool<int>.Shared.Rent(8 * blocks));
             if (type != GgmlType.Q4_K) GroupSums(xq, blocks, groupSums);
+            if (type == GgmlType.Q4_K)
+                for (; r + KRowGroup <= rowCount; r += KRowGroup)
+                    Rows8Q4KVnni(rows.Slice(r * rowBytes, KRowGroup * rowBytes), rowBytes, blocks, xq, xScales, xSums, y.Slice(r, KRowGroup));
             for (; r + RowGroup <= rowCount; r += RowGroup)
             {
                 ReadOnlySpan<byte> group = rows.Slice(r * rowBytes, RowGroup * rowBytes);

@@ -1,0 +1,118 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Cairn.Engine.Kernels.Blocks;
+
+namespace Cairn.Engine.Kernels;
+
+/// <summary>
+/// K-quant decode with AVX-VNNI, eight rows per pass. The per-super-block float work of
+/// <see cref="Reference.ReferenceRowDot"/> — d · sc, (d · sc) · xScales[b], and for Q4_K dmin · m and the mins chain —
+/// is done with the rows in the lanes of one vector (lane k = row k), so each of those products is one lane of one
+/// vector operation instead of a scalar operation per row: the same IEEE products in the same order, lane by lane.
+/// The quants then go through <c>vpdpbusd</c> row by row as in <see cref="Rows4Q4KVnni"/>.
+/// </summary>
+public static partial class RowDot
+{
+    /// <summary>Rows one pass of the eight-row K-quant kernels keeps in registers.</summary>
+    private const int KRowGroup = 8;
+
+    /// <summary>
+    /// Eight consecutive Q4_K rows against one activation with VNNI, a super-block at a time. The 16 header bytes
+    /// (d, dmin, 12 bytes of packed scales and mins) of the eight rows are loaded and transposed into four vectors
+    /// of one dword per row; d and dmin are converted by a gather from the f16 table (the same bits as
+    /// <see cref="HalfBits.F16At"/>), the 6-bit scales and mins unpacked as in <see cref="Blocks.BlockQ4_K.GetScaleMin"/>.
+    /// For sub-block j, lane k holds row k's (d · sc_j) · xScales[b] (kept on the stack and broadcast into the
+    /// row's FMA) and row k's mins chain: mins_k = fma((dmin · m_j) · xScales[b], xSums[b], mins_k).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Rows8Q4KVnni(ReadOnlySpan<byte> rows, int rowBytes, int blocks, ReadOnlySpan<sbyte> xq,
+                                            ReadOnlySpan<float> xScales, ReadOnlySpan<int> xSums, Span<float> y)
+    {
+        ref byte r0 = ref MemoryMarshal.GetReference(rows);
+        ref sbyte rx = ref MemoryMarshal.GetReference(xq);
+        ref float rs = ref MemoryMarshal.GetReference(xScales);
+        ref int rm = ref MemoryMarshal.GetReference(xSums);
+        ref float f16 = ref HalfBits.F16Table0;
+        float* s = stackalloc float[8 * KRowGroup];   // sub-block j, row k: (d · sc) · xScales[b]
+        Vector256<float> a0 = Vector256<float>.Zero, a1 = Vector256<float>.Zero, a2 = Vector256<float>.Zero, a3 = Vector256<float>.Zero;
+        Vector256<float> a4 = Vector256<float>.Zero, a5 = Vector256<float>.Zero, a6 = Vector256<float>.Zero, a7 = Vector256<float>.Zero;
+        Vector256<float> mins = Vector256<float>.Zero;
+        Vector256<int> lowByte = Vector256.Create(0xFF);
+        ref byte next = ref Unsafe.Add(ref r0, KRowGroup * rowBytes);
+        fixed (float* table = &f16)
+        {
+            for (int sb = 0; sb < blocks / 8; sb++)
+            {
+                int at = sb * BlockQ4_K.Bytes;
+                // The next eight rows (contiguous with these) are prefetched in step (see Rows4).
+                for (int o = KRowGroup * at, end = o + KRowGroup * BlockQ4_K.Bytes; o < end; o += 64) Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref next, o)));
+
+                Q4KHeaders(ref Unsafe.Add(ref r0, at), rowBytes, out Vector256<int> dd, out Vector256<int> u0, out Vector256<int> u1, out Vector256<int> u2);
+                Vector256<float> d = Avx2.GatherVector256(table, dd & Vector256.Create(0xFFFF), 4);
+                Vector256<float> dmin = Avx2.GatherVector256(table, Vector256.ShiftRightLogical(dd, 16), 4);
+                // BlockQ4_K.GetScaleMin: sub-blocks 0..3 in the bytes of *Lo, 4..7 in those of *Hi (byte j & 3).
+                Vector256<int> sixBits = Vector256.Create(0x3F3F3F3F), fourBits = Vector256.Create(0x0F0F0F0F), twoBits = Vector256.Create(0x03030303);
+                Vector256<int> scLo = u0 & sixBits, mLo = u1 & sixBits;
+                Vector256<int> scHi = (u2 & fourBits) | Vector256.ShiftLeft(Vector256.ShiftRightLogical(u0, 6) & twoBits, 4);
+                Vector256<int> mHi = (Vector256.ShiftRightLogical(u2, 4) & fourBits) | Vector256.ShiftLeft(Vector256.ShiftRightLogical(u1, 6) & twoBits, 4);
+                for (int j = 0; j < 8; j++)
+                {
+                    int b = 8 * sb + j, shift = 8 * (j & 3);
+                    Vector256<float> xsv = Vector256.Create(Unsafe.Add(ref rs, b));
+                    Vector256<float> sc = Vector256.ConvertToSingle(Vector256.ShiftRightLogical(j < 4 ? scLo : scHi, shift) & lowByte);
+                    Vector256<float> m = Vector256.ConvertToSingle(Vector256.ShiftRightLogical(j < 4 ? mLo : mHi, shift) & lowByte);
+                    (d * sc * xsv).Store(s + 8 * j);
+                    mins = Vector256.FusedMultiplyAdd(dmin * m * xsv, Vector256.Create((float)Unsafe.Add(ref rm, b)), mins);
+                }
+
+                for (int pair = 0; pair < 4; pair++)
+                {
+                    int b = 8 * sb + 2 * pair;
+                    Vector256<sbyte> xlo = Vector256.LoadUnsafe(ref rx, (nuint)(32 * b)), xhi = Vector256.LoadUnsafe(ref rx, (nuint)(32 * b + 32));
+                    ref byte qs = ref Unsafe.Add(ref r0, at + 16 + 32 * pair);
+                    float* s0 = s + 16 * pair, s1 = s0 + 8;
+                    a0 = Q4KPair(a0, ref qs, xlo, xhi, Vector256.Create(s0[0]), Vector256.Create(s1[0]));
+                    a1 = Q4KPair(a1, ref Unsafe.Add(ref qs, rowBytes), xlo, xhi, Vector256.Create(s0[1]), Vector256.Create(s1[1]));
+                    a2 = Q4KPair(a2, ref Unsafe.Add(ref qs, 2 * rowBytes), xlo, xhi, Vector256.Create(s0[2]), Vector256.Create(s1[2]));
+                    a3 = Q4KPair(a3, ref Unsafe.Add(ref qs, 3 * rowBytes), xlo, xhi, Vector256.Create(s0[3]), Vector256.Create(s1[3]));
+                    a4 = Q4KPair(a4, ref Unsafe.Add(ref qs, 4 * rowBytes), xlo, xhi, Vector256.Create(s0[4]), Vector256.Create(s1[4]));
+                    a5 = Q4KPair(a5, ref Unsafe.Add(ref qs, 5 * rowBytes), xlo, xhi, Vector256.Create(s0[5]), Vector256.Create(s1[5]));
+                    a6 = Q4KPair(a6, ref Unsafe.Add(ref qs, 6 * rowBytes), xlo, xhi, Vector256.Create(s0[6]), Vector256.Create(s1[6]));
+                    a7 = Q4KPair(a7, ref Unsafe.Add(ref qs, 7 * rowBytes), xlo, xhi, Vector256.Create(s0[7]), Vector256.Create(s1[7]));
+                }
+            }
+        }
+
+        y[0] = Dot.Tree8(a0) - mins.GetElement(0);
+        y[1] = Dot.Tree8(a1) - mins.GetElement(1);
+        y[2] = Dot.Tree8(a2) - mins.GetElement(2);
+        y[3] = Dot.Tree8(a3) - mins.GetElement(3);
+        y[4] = Dot.Tree8(a4) - mins.GetElement(4);
+        y[5] = Dot.Tree8(a5) - mins.GetElement(5);
+        y[6] = Dot.Tree8(a6) - mins.GetElement(6);
+        y[7] = Dot.Tree8(a7) - mins.GetElement(7);
+    }
+
+    /// <summary>
+    /// The first 16 bytes of one super-block of eight rows (row k at <paramref name="blk"/> + k · rowBytes) as four
+    /// vectors of one dword per row, lane k = row k: dword 0 (d, dmin), 1, 2, 3 (the 12 bytes of scales and mins).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Q4KHeaders(ref byte blk, int rowBytes, out Vector256<int> dd, out Vector256<int> u0, out Vector256<int> u1, out Vector256<int> u2)
+    {
+        // t_k: rows k and k + 4 side by side; the 4 × 4 dword transpose in each 128-bit half puts rows 0..3 in the
+        // lower half and rows 4..7 in the upper one.
+        Vector256<int> t0 = Vector256.Create(Vector128.LoadUnsafe(ref blk), Vector128.LoadUnsafe(ref Unsafe.Add(ref blk, 4 * rowBytes))).AsInt32();
+        Vector256<int> t1 = Vector256.Create(Vector128.LoadUnsafe(ref Unsafe.Add(ref blk, rowBytes)), Vector128.LoadUnsafe(ref Unsafe.Add(ref blk, 5 * rowBytes))).AsInt32();
+        Vector256<int> t2 = Vector256.Create(Vector128.LoadUnsafe(ref Unsafe.Add(ref blk, 2 * rowBytes)), Vector128.LoadUnsafe(ref Unsafe.Add(ref blk, 6 * rowBytes))).AsInt32();
+        Vector256<int> t3 = Vector256.Create(Vector128.LoadUnsafe(ref Unsafe.Add(ref blk, 3 * rowBytes)), Vector128.LoadUnsafe(ref Unsafe.Add(ref blk, 7 * rowBytes))).AsInt32();
+        Vector256<long> lo01 = Avx2.UnpackLow(t0, t1).AsInt64(), hi01 = Avx2.UnpackHigh(t0, t1).AsInt64();
+        Vector256<long> lo23 = Avx2.UnpackLow(t2, t3).AsInt64(), hi23 = Avx2.UnpackHigh(t2, t3).AsInt64();
+        dd = Avx2.UnpackLow(lo01, lo23).AsInt32();
+        u0 = Avx2.UnpackHigh(lo01, lo23).AsInt32();
+        u1 = Avx2.UnpackLow(hi01, hi23).AsInt32();
+        u2 = Avx2.UnpackHigh(hi01, hi23).AsInt32();
+    }
+}
