@@ -96,6 +96,70 @@ public static partial class RowDot
     }
 
     /// <summary>
+    /// Eight consecutive Q6_K rows against one activation with VNNI, a half super-block (4 chunks of 32) at a time:
+    /// the 4 chunks' activation bytes and group-sum corrections are loaded once for the 8 rows; per row, the half's 8
+    /// sub-block scales become (d · sc) · xScales[b] in one vector product each way (the reference's products, lane by
+    /// lane, each 16-element sub-block's lane holding its chunk's activation scale), each chunk picks its pair of
+    /// scales with one permutation, and the row's accumulator takes the 4 chunks in order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Rows8Q6KVnni(ReadOnlySpan<byte> rows, int rowBytes, int blocks, ReadOnlySpan<sbyte> xq,
+                                            ReadOnlySpan<float> xScales, ReadOnlySpan<int> groupSums, Span<float> y)
+    {
+        ref byte r0 = ref MemoryMarshal.GetReference(rows);
+        ref sbyte rx = ref MemoryMarshal.GetReference(xq);
+        ref float rs = ref MemoryMarshal.GetReference(xScales);
+        ref int rg = ref MemoryMarshal.GetReference(groupSums);
+        ref float f16 = ref HalfBits.F16Table0;
+        Vector256<float>* acc = stackalloc Vector256<float>[KRowGroup];
+        for (int k = 0; k < KRowGroup; k++) acc[k] = Vector256<float>.Zero;
+        Vector256<int> spread = Vector256.Create(0, 0, 1, 1, 2, 2, 3, 3);
+        Vector256<int> pick0 = Vector256.Create(0, 0, 0, 0, 1, 1, 1, 1), two = Vector256.Create(2);
+        Vector256<int> pick1 = pick0 + two, pick2 = pick1 + two, pick3 = pick2 + two;
+        ref byte next = ref Unsafe.Add(ref r0, KRowGroup * rowBytes);
+        for (int sb = 0; sb < blocks / 8; sb++)
+        {
+            int at = sb * BlockQ6_K.Bytes;
+            for (int o = KRowGroup * at, end = o + KRowGroup * BlockQ6_K.Bytes; o < end; o += 64) Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref next, o)));
+            for (int half = 0; half < 2; half++)
+            {
+                int c0 = 8 * sb + 4 * half;
+                // Lane i: the activation scale of sub-block i's chunk, xScales[c0 + i / 2].
+                Vector256<float> xsx = Avx2.PermuteVar8x32(Vector128.LoadUnsafe(ref rs, (nuint)c0).ToVector256Unsafe(), spread);
+                Vector256<sbyte> x0 = Vector256.LoadUnsafe(ref rx, (nuint)(32 * c0)), x1 = Vector256.LoadUnsafe(ref rx, (nuint)(32 * c0 + 32));
+                Vector256<sbyte> x2 = Vector256.LoadUnsafe(ref rx, (nuint)(32 * c0 + 64)), x3 = Vector256.LoadUnsafe(ref rx, (nuint)(32 * c0 + 96));
+                Vector256<int> g0 = Vector256.LoadUnsafe(ref rg, (nuint)(8 * c0)) * -Q6_KVnni.Offset, g1 = Vector256.LoadUnsafe(ref rg, (nuint)(8 * c0 + 8)) * -Q6_KVnni.Offset;
+                Vector256<int> g2 = Vector256.LoadUnsafe(ref rg, (nuint)(8 * c0 + 16)) * -Q6_KVnni.Offset, g3 = Vector256.LoadUnsafe(ref rg, (nuint)(8 * c0 + 24)) * -Q6_KVnni.Offset;
+                for (int k = 0; k < KRowGroup; k++)
+                {
+                    ref byte blk = ref Unsafe.Add(ref r0, k * rowBytes + at);
+                    Vector128<sbyte> sc8 = Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<long>(ref Unsafe.Add(ref blk, BlockQ6_K.ScalesOffset + 8 * half))).AsSByte();
+                    Vector256<float> d = Vector256.Create(HalfBits.F16At(ref f16, ref Unsafe.Add(ref blk, BlockQ6_K.DOffset)));
+                    Vector256<float> s = d * Vector256.ConvertToSingle(Avx2.ConvertToVector256Int32(sc8)) * xsx;
+                    ref byte ql = ref Unsafe.Add(ref blk, BlockQ6_K.QlOffset + 64 * half);
+                    Vector256<byte> qh = Vector256.LoadUnsafe(ref Unsafe.Add(ref blk, BlockQ6_K.QhOffset + 32 * half));
+                    Vector256<byte> ql0 = Vector256.LoadUnsafe(ref ql), ql1 = Vector256.LoadUnsafe(ref ql, 32);
+                    Vector256<byte> low4 = Vector256.Create((byte)0x0F), high2 = Vector256.Create((byte)0x30);
+                    // Chunk t: low 4 bits from ql (t & 1 picks the 32 bytes, t >> 1 the nibble), bits 4..5 = (qh >> 2t) & 3.
+                    Vector256<float> a = acc[k];
+                    a = Q6KChunk8(a, (ql0 & low4) | (Vector256.ShiftLeft(qh.AsUInt16(), 4).AsByte() & high2), x0, g0, Avx2.PermuteVar8x32(s, pick0));
+                    a = Q6KChunk8(a, (ql1 & low4) | (Vector256.ShiftLeft(qh.AsUInt16(), 2).AsByte() & high2), x1, g1, Avx2.PermuteVar8x32(s, pick1));
+                    a = Q6KChunk8(a, (Vector256.ShiftRightLogical(ql0.AsUInt16(), 4).AsByte() & low4) | (qh & high2), x2, g2, Avx2.PermuteVar8x32(s, pick2));
+                    a = Q6KChunk8(a, (Vector256.ShiftRightLogical(ql1.AsUInt16(), 4).AsByte() & low4) | (Vector256.ShiftRightLogical(qh.AsUInt16(), 2).AsByte() & high2), x3, g3, Avx2.PermuteVar8x32(s, pick3));
+                    acc[k] = a;
+                }
+            }
+        }
+
+        for (int k = 0; k < KRowGroup; k++) y[k] = Dot.Tree8(acc[k]);
+    }
+
+    /// <summary>One chunk of 32 Q6_K quants <paramref name="u"/> (unsigned 6-bit, w + 32) into a row's lanes, with per-lane scale <paramref name="s"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Q6KChunk8(Vector256<float> acc, Vector256<byte> u, Vector256<sbyte> xb, Vector256<int> start, Vector256<float> s) =>
+        Vector256.FusedMultiplyAdd(s, Vector256.ConvertToSingle(AvxVnni.MultiplyWideningAndAdd(start, u, xb)), acc);
+
+    /// <summary>
     /// The first 16 bytes of one super-block of eight rows (row k at <paramref name="blk"/> + k · rowBytes) as four
     /// vectors of one dword per row, lane k = row k: dword 0 (d, dmin), 1, 2, 3 (the 12 bytes of scales and mins).
     /// </summary>

@@ -44,6 +44,9 @@ public static partial class RowDot
             if (type == GgmlType.Q4_K)
                 for (; r + KRowGroup <= rowCount; r += KRowGroup)
                     Rows8Q4KVnni(rows.Slice(r * rowBytes, KRowGroup * rowBytes), rowBytes, blocks, xq, xScales, xSums, y.Slice(r, KRowGroup));
+            else if (type == GgmlType.Q6_K)
+                for (; r + KRowGroup <= rowCount; r += KRowGroup)
+                    Rows8Q6KVnni(rows.Slice(r * rowBytes, KRowGroup * rowBytes), rowBytes, blocks, xq, xScales, groupSums, y.Slice(r, KRowGroup));
             for (; r + RowGroup <= rowCount; r += RowGroup)
             {
                 ReadOnlySpan<byte> group = rows.Slice(r * rowBytes, RowGroup * rowBytes);
