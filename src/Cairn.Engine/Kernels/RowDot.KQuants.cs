@@ -36,8 +36,8 @@ public static partial class RowDot
         ref int rm = ref MemoryMarshal.GetReference(xSums);
         ref float f16 = ref HalfBits.F16Table0;
         float* s = stackalloc float[8 * KRowGroup];   // sub-block j, row k: (d · sc) · xScales[b]
-        Vector256<float> a0 = Vector256<float>.Zero, a1 = Vector256<float>.Zero, a2 = Vector256<float>.Zero, a3 = Vector256<float>.Zero;
-        Vector256<float> a4 = Vector256<float>.Zero, a5 = Vector256<float>.Zero, a6 = Vector256<float>.Zero, a7 = Vector256<float>.Zero;
+        Vector256<float>* acc = stackalloc Vector256<float>[KRowGroup];
+        for (int k = 0; k < KRowGroup; k++) acc[k] = Vector256<float>.Zero;
         Vector256<float> mins = Vector256<float>.Zero;
         Vector256<int> lowByte = Vector256.Create(0xFF);
         ref byte next = ref Unsafe.Add(ref r0, KRowGroup * rowBytes);
@@ -59,40 +59,38 @@ public static partial class RowDot
                 Vector256<int> mHi = (Vector256.ShiftRightLogical(u2, 4) & fourBits) | Vector256.ShiftLeft(Vector256.ShiftRightLogical(u1, 6) & twoBits, 4);
                 for (int j = 0; j < 8; j++)
                 {
-                    int b = 8 * sb + j, shift = 8 * (j & 3);
+                    int b = 8 * sb + j;
                     Vector256<float> xsv = Vector256.Create(Unsafe.Add(ref rs, b));
-                    Vector256<float> sc = Vector256.ConvertToSingle(Vector256.ShiftRightLogical(j < 4 ? scLo : scHi, shift) & lowByte);
-                    Vector256<float> m = Vector256.ConvertToSingle(Vector256.ShiftRightLogical(j < 4 ? mLo : mHi, shift) & lowByte);
+                    Vector256<float> sc = Vector256.ConvertToSingle(scLo & lowByte), m = Vector256.ConvertToSingle(mLo & lowByte);
                     (d * sc * xsv).Store(s + 8 * j);
                     mins = Vector256.FusedMultiplyAdd(dmin * m * xsv, Vector256.Create((float)Unsafe.Add(ref rm, b)), mins);
+                    // Next sub-block's byte down to bits 0..7; after the fourth, the Hi words.
+                    scLo = j == 3 ? scHi : Vector256.ShiftRightLogical(scLo, 8);
+                    mLo = j == 3 ? mHi : Vector256.ShiftRightLogical(mLo, 8);
                 }
 
-                for (int pair = 0; pair < 4; pair++)
+                // Row by row, the super-block's 8 activation blocks in registers; the row's accumulator takes its 8
+                // sub-blocks in order.
+                int x0 = 32 * 8 * sb;
+                Vector256<sbyte> xb0 = Vector256.LoadUnsafe(ref rx, (nuint)x0), xb1 = Vector256.LoadUnsafe(ref rx, (nuint)(x0 + 32));
+                Vector256<sbyte> xb2 = Vector256.LoadUnsafe(ref rx, (nuint)(x0 + 64)), xb3 = Vector256.LoadUnsafe(ref rx, (nuint)(x0 + 96));
+                Vector256<sbyte> xb4 = Vector256.LoadUnsafe(ref rx, (nuint)(x0 + 128)), xb5 = Vector256.LoadUnsafe(ref rx, (nuint)(x0 + 160));
+                Vector256<sbyte> xb6 = Vector256.LoadUnsafe(ref rx, (nuint)(x0 + 192)), xb7 = Vector256.LoadUnsafe(ref rx, (nuint)(x0 + 224));
+                for (int k = 0; k < KRowGroup; k++)
                 {
-                    int b = 8 * sb + 2 * pair;
-                    Vector256<sbyte> xlo = Vector256.LoadUnsafe(ref rx, (nuint)(32 * b)), xhi = Vector256.LoadUnsafe(ref rx, (nuint)(32 * b + 32));
-                    ref byte qs = ref Unsafe.Add(ref r0, at + 16 + 32 * pair);
-                    float* s0 = s + 16 * pair, s1 = s0 + 8;
-                    a0 = Q4KPair(a0, ref qs, xlo, xhi, Vector256.Create(s0[0]), Vector256.Create(s1[0]));
-                    a1 = Q4KPair(a1, ref Unsafe.Add(ref qs, rowBytes), xlo, xhi, Vector256.Create(s0[1]), Vector256.Create(s1[1]));
-                    a2 = Q4KPair(a2, ref Unsafe.Add(ref qs, 2 * rowBytes), xlo, xhi, Vector256.Create(s0[2]), Vector256.Create(s1[2]));
-                    a3 = Q4KPair(a3, ref Unsafe.Add(ref qs, 3 * rowBytes), xlo, xhi, Vector256.Create(s0[3]), Vector256.Create(s1[3]));
-                    a4 = Q4KPair(a4, ref Unsafe.Add(ref qs, 4 * rowBytes), xlo, xhi, Vector256.Create(s0[4]), Vector256.Create(s1[4]));
-                    a5 = Q4KPair(a5, ref Unsafe.Add(ref qs, 5 * rowBytes), xlo, xhi, Vector256.Create(s0[5]), Vector256.Create(s1[5]));
-                    a6 = Q4KPair(a6, ref Unsafe.Add(ref qs, 6 * rowBytes), xlo, xhi, Vector256.Create(s0[6]), Vector256.Create(s1[6]));
-                    a7 = Q4KPair(a7, ref Unsafe.Add(ref qs, 7 * rowBytes), xlo, xhi, Vector256.Create(s0[7]), Vector256.Create(s1[7]));
+                    ref byte qs = ref Unsafe.Add(ref r0, k * rowBytes + at + 16);
+                    float* sk = s + k;
+                    Vector256<float> a = acc[k];
+                    a = Q4KPair(a, ref qs, xb0, xb1, Vector256.Create(sk[0]), Vector256.Create(sk[8]));
+                    a = Q4KPair(a, ref Unsafe.Add(ref qs, 32), xb2, xb3, Vector256.Create(sk[16]), Vector256.Create(sk[24]));
+                    a = Q4KPair(a, ref Unsafe.Add(ref qs, 64), xb4, xb5, Vector256.Create(sk[32]), Vector256.Create(sk[40]));
+                    a = Q4KPair(a, ref Unsafe.Add(ref qs, 96), xb6, xb7, Vector256.Create(sk[48]), Vector256.Create(sk[56]));
+                    acc[k] = a;
                 }
             }
         }
 
-        y[0] = Dot.Tree8(a0) - mins.GetElement(0);
-        y[1] = Dot.Tree8(a1) - mins.GetElement(1);
-        y[2] = Dot.Tree8(a2) - mins.GetElement(2);
-        y[3] = Dot.Tree8(a3) - mins.GetElement(3);
-        y[4] = Dot.Tree8(a4) - mins.GetElement(4);
-        y[5] = Dot.Tree8(a5) - mins.GetElement(5);
-        y[6] = Dot.Tree8(a6) - mins.GetElement(6);
-        y[7] = Dot.Tree8(a7) - mins.GetElement(7);
+        for (int k = 0; k < KRowGroup; k++) y[k] = Dot.Tree8(acc[k]) - mins.GetElement(k);
     }
 
     /// <summary>
