@@ -7,11 +7,11 @@ using Cairn.Engine.Kernels.Blocks;
 namespace Cairn.Engine.Kernels;
 
 /// <summary>
-/// K-quant decode with AVX-VNNI, eight rows per pass. The per-super-block float work of
+/// K-quant decode with AVX2 (and AVX-VNNI where present: see <see cref="DotU8S8"/>), eight rows per pass. The per-super-block float work of
 /// <see cref="Reference.ReferenceRowDot"/> — d · sc, (d · sc) · xScales[b], and for Q4_K dmin · m and the mins chain —
 /// is done with the rows in the lanes of one vector (lane k = row k), so each of those products is one lane of one
 /// vector operation instead of a scalar operation per row: the same IEEE products in the same order, lane by lane.
-/// The quants then go through <c>vpdpbusd</c> row by row as in <see cref="Rows4Q4KVnni"/>.
+/// The quants then go through <see cref="DotU8S8"/> (<c>vpdpbusd</c>, or its exact AVX2 equivalent) row by row.
 /// </summary>
 public static partial class RowDot
 {
@@ -19,7 +19,7 @@ public static partial class RowDot
     private const int KRowGroup = 8;
 
     /// <summary>
-    /// Eight consecutive Q4_K rows against one activation with VNNI, a super-block at a time. The 16 header bytes
+    /// Eight consecutive Q4_K rows against one activation, a super-block at a time. The 16 header bytes
     /// (d, dmin, 12 bytes of packed scales and mins) of the eight rows are loaded and transposed into four vectors
     /// of one dword per row; d and dmin are converted by a gather from the f16 table (the same bits as
     /// <see cref="HalfBits.F16At"/>), the 6-bit scales and mins unpacked as in <see cref="Blocks.BlockQ4_K.GetScaleMin"/>.
@@ -27,7 +27,7 @@ public static partial class RowDot
     /// row's FMA) and row k's mins chain: mins_k = fma((dmin · m_j) · xScales[b], xSums[b], mins_k).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Rows8Q4KVnni(ReadOnlySpan<byte> rows, int rowBytes, int blocks, ReadOnlySpan<sbyte> xq,
+    private static unsafe void Rows8Q4K(ReadOnlySpan<byte> rows, int rowBytes, int blocks, ReadOnlySpan<sbyte> xq,
                                             ReadOnlySpan<float> xScales, ReadOnlySpan<int> xSums, Span<float> y)
     {
         ref byte r0 = ref MemoryMarshal.GetReference(rows);
@@ -81,10 +81,10 @@ public static partial class RowDot
                     ref byte qs = ref Unsafe.Add(ref r0, k * rowBytes + at + 16);
                     float* sk = s + k;
                     Vector256<float> a = acc[k];
-                    a = Q4KPair(a, ref qs, xb0, xb1, Vector256.Create(sk[0]), Vector256.Create(sk[8]));
-                    a = Q4KPair(a, ref Unsafe.Add(ref qs, 32), xb2, xb3, Vector256.Create(sk[16]), Vector256.Create(sk[24]));
-                    a = Q4KPair(a, ref Unsafe.Add(ref qs, 64), xb4, xb5, Vector256.Create(sk[32]), Vector256.Create(sk[40]));
-                    a = Q4KPair(a, ref Unsafe.Add(ref qs, 96), xb6, xb7, Vector256.Create(sk[48]), Vector256.Create(sk[56]));
+                    a = Q4KPair8(a, ref qs, xb0, xb1, Vector256.Create(sk[0]), Vector256.Create(sk[8]));
+                    a = Q4KPair8(a, ref Unsafe.Add(ref qs, 32), xb2, xb3, Vector256.Create(sk[16]), Vector256.Create(sk[24]));
+                    a = Q4KPair8(a, ref Unsafe.Add(ref qs, 64), xb4, xb5, Vector256.Create(sk[32]), Vector256.Create(sk[40]));
+                    a = Q4KPair8(a, ref Unsafe.Add(ref qs, 96), xb6, xb7, Vector256.Create(sk[48]), Vector256.Create(sk[56]));
                     acc[k] = a;
                 }
             }
@@ -94,20 +94,20 @@ public static partial class RowDot
     }
 
     /// <summary>
-    /// Eight consecutive Q6_K rows against one activation with VNNI, a half super-block (4 chunks of 32) at a time:
+    /// Eight consecutive Q6_K rows against one activation, a half super-block (4 chunks of 32) at a time:
     /// the 4 chunks' activation bytes and group-sum corrections are loaded once for the 8 rows; per row, the half's 8
     /// sub-block scales become (d · sc) · xScales[b] in one vector product each way (the reference's products, lane by
     /// lane, each 16-element sub-block's lane holding its chunk's activation scale), each chunk picks its pair of
     /// scales with one permutation, and the row's accumulator takes the 4 chunks in order.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Rows8Q6KVnni(ReadOnlySpan<byte> rows, int rowBytes, int blocks, ReadOnlySpan<sbyte> xq,
-                                            ReadOnlySpan<float> xScales, ReadOnlySpan<int> groupSums, Span<float> y)
+    private static unsafe void Rows8Q6K(ReadOnlySpan<byte> rows, int rowBytes, int blocks, ReadOnlySpan<sbyte> xq,
+                                        ReadOnlySpan<float> xScales, Span<float> y)
     {
         ref byte r0 = ref MemoryMarshal.GetReference(rows);
         ref sbyte rx = ref MemoryMarshal.GetReference(xq);
         ref float rs = ref MemoryMarshal.GetReference(xScales);
-        ref int rg = ref MemoryMarshal.GetReference(groupSums);
+        Vector256<byte> ones = Vector256.Create((byte)1);
         ref float f16 = ref HalfBits.F16Table0;
         Vector256<float>* acc = stackalloc Vector256<float>[KRowGroup];
         for (int k = 0; k < KRowGroup; k++) acc[k] = Vector256<float>.Zero;
@@ -126,8 +126,9 @@ public static partial class RowDot
                 Vector256<float> xsx = Avx2.PermuteVar8x32(Vector128.LoadUnsafe(ref rs, (nuint)c0).ToVector256Unsafe(), spread);
                 Vector256<sbyte> x0 = Vector256.LoadUnsafe(ref rx, (nuint)(32 * c0)), x1 = Vector256.LoadUnsafe(ref rx, (nuint)(32 * c0 + 32));
                 Vector256<sbyte> x2 = Vector256.LoadUnsafe(ref rx, (nuint)(32 * c0 + 64)), x3 = Vector256.LoadUnsafe(ref rx, (nuint)(32 * c0 + 96));
-                Vector256<int> g0 = Vector256.LoadUnsafe(ref rg, (nuint)(8 * c0)) * -Q6_KVnni.Offset, g1 = Vector256.LoadUnsafe(ref rg, (nuint)(8 * c0 + 8)) * -Q6_KVnni.Offset;
-                Vector256<int> g2 = Vector256.LoadUnsafe(ref rg, (nuint)(8 * c0 + 16)) * -Q6_KVnni.Offset, g3 = Vector256.LoadUnsafe(ref rg, (nuint)(8 * c0 + 24)) * -Q6_KVnni.Offset;
+                // −32 · (sums of 4 activation bytes): quants go in as w + 32.
+                Vector256<int> g0 = DotU8S8(Vector256<int>.Zero, ones, x0) * -32, g1 = DotU8S8(Vector256<int>.Zero, ones, x1) * -32;
+                Vector256<int> g2 = DotU8S8(Vector256<int>.Zero, ones, x2) * -32, g3 = DotU8S8(Vector256<int>.Zero, ones, x3) * -32;
                 for (int k = 0; k < KRowGroup; k++)
                 {
                     ref byte blk = ref Unsafe.Add(ref r0, k * rowBytes + at);
@@ -155,7 +156,30 @@ public static partial class RowDot
     /// <summary>One chunk of 32 Q6_K quants <paramref name="u"/> (unsigned 6-bit, w + 32) into a row's lanes, with per-lane scale <paramref name="s"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Q6KChunk8(Vector256<float> acc, Vector256<byte> u, Vector256<sbyte> xb, Vector256<int> start, Vector256<float> s) =>
-        Vector256.FusedMultiplyAdd(s, Vector256.ConvertToSingle(AvxVnni.MultiplyWideningAndAdd(start, u, xb)), acc);
+        Vector256.FusedMultiplyAdd(s, Vector256.ConvertToSingle(DotU8S8(start, u, xb)), acc);
+
+    /// <summary>Sub-blocks 2i (low nibbles of the 32 bytes at <paramref name="qs"/>) and 2i + 1 (high nibbles) of one Q4_K row, in that order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Q4KPair8(Vector256<float> acc, ref byte qs, Vector256<sbyte> xlo, Vector256<sbyte> xhi,
+                                             Vector256<float> s0, Vector256<float> s1)
+    {
+        Vector256<byte> packed = Vector256.LoadUnsafe(ref qs), low4 = Vector256.Create((byte)0x0F);
+        Vector256<byte> q0 = packed & low4, q1 = Vector256.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & low4;
+        acc = Vector256.FusedMultiplyAdd(s0, Vector256.ConvertToSingle(DotU8S8(Vector256<int>.Zero, q0, xlo)), acc);
+        return Vector256.FusedMultiplyAdd(s1, Vector256.ConvertToSingle(DotU8S8(Vector256<int>.Zero, q1, xhi)), acc);
+    }
+
+    /// <summary>
+    /// start_j + Σ_{k=0..3} u[4j + k] · x[4j + k] for j = 0..7, u unsigned and at most 63: <c>vpdpbusd</c>, or with AVX2
+    /// alone <c>vpmaddubsw</c> (sums of 2 products, exact in int16: |2 · 63 · 128| &lt; 2^15) then <c>vpmaddwd</c> by 1
+    /// (sums of 4, int32). The same integers either way.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> DotU8S8(Vector256<int> start, Vector256<byte> u, Vector256<sbyte> x)
+    {
+        if (AvxVnni.IsSupported) return AvxVnni.MultiplyWideningAndAdd(start, u, x);
+        return start + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u, x), Vector256<short>.One);
+    }
 
     /// <summary>
     /// The first 16 bytes of one super-block of eight rows (row k at <paramref name="blk"/> + k · rowBytes) as four

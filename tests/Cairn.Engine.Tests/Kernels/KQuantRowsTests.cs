@@ -10,8 +10,8 @@ namespace Cairn.Engine.Tests.Kernels;
 /// The eight-row K-quant decode kernels (<c>RowDot.KQuants.cs</c>) against <see cref="ReferenceRowDot"/>, bit for bit:
 /// row counts that reach the eight-row passes, the four-row pass and the single-row tail in every combination, rows of
 /// 0 to 5 super-blocks, every activation byte, and f16 scale fields of every kind (zeros, subnormals, the largest
-/// finite, infinities, NaNs). The same kernels run with AVX-512 or all intrinsics off through
-/// <see cref="KernelFingerprint"/> in <see cref="KernelFingerprintSubprocessTests"/>.
+/// finite, infinities, NaNs). The same kernels run with AVX-512, AVX-VNNI (their AVX2 form), AVX2 or all intrinsics off
+/// through <see cref="KernelFingerprint"/> in <see cref="KernelFingerprintSubprocessTests"/>.
 /// </summary>
 public class KQuantRowsTests
 {
@@ -80,6 +80,18 @@ public class KQuantRowsTests
 
         (sbyte[] xq, float[] scales, int[] sums) = Activation(rng, cols, fullRange: false);
         Check(type, rows, rowCount, cols, xq, scales, sums, "nan");
+    }
+
+    [Theory]
+    [InlineData(GgmlType.Q8_0)]
+    [InlineData(GgmlType.Q4_0)]
+    [InlineData(GgmlType.Q4_K)]
+    [InlineData(GgmlType.Q6_K)]
+    public void Multi_row_decode_of_rows_of_no_columns_equals_reference(GgmlType type)
+    {
+        // The multi-row passes divided the row's bytes by its block count; rows of 0 columns now go to the one-row
+        // kernel (found by the test above with AVX-VNNI switched off).
+        for (int rowCount = 1; rowCount <= 17; rowCount++) Check(type, [], rowCount, 0, [], [], [], $"empty rows={rowCount}");
     }
 
     private static void Check(GgmlType type, byte[] rows, int rowCount, int cols, sbyte[] xq, float[] scales, int[] sums, string context)
