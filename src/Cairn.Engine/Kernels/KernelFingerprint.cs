@@ -42,6 +42,7 @@ public static class KernelFingerprint
             MultiCase(rng, sink, type, blockSize == 1 ? 83 : 2 * blockSize, referenceOnly);
         }
 
+        foreach (GgmlType type in new[] { GgmlType.Q4_K, GgmlType.Q6_K }) KQuantRowsCase(rng, sink, type, referenceOnly);
         ElementwiseCases(rng, sink, referenceOnly);
         DoubleCases(sink);
         return Convert.ToHexStringLower(hash.GetHashAndReset());
@@ -108,6 +109,23 @@ public static class KernelFingerprint
 
         if (!referenceOnly && quantized) RowDot.ComputeRowsTokens(type, w, rows, cols, tokens, xq, scales, sums, y, rows);
         else if (!referenceOnly) RowDot.ComputeRowsTokensFloat(type, w, rows, cols, tokens, x, y, rows);
+        sink.Add(y);
+    }
+
+    /// <summary>21 K-quant rows of 2 super-blocks through the decode kernel (passes of 8, 8 and 4 rows and one row), or the reference per row.</summary>
+    private static void KQuantRowsCase(XorShift64 rng, Sink sink, GgmlType type, bool referenceOnly)
+    {
+        const int rows = 21, cols = 512;
+        int rowBytes = (int)GgmlTypeInfo.RowBytes(type, cols);
+        byte[] w = RandomRow(rng, type, rows * cols);
+        float[] x = rng.Floats(cols, 3f);
+        var xq = new sbyte[cols];
+        var scales = new float[cols / 32];
+        var sums = new int[cols / 32];
+        ActivationQuantizer.Quantize(x, xq, scales, sums);
+        var y = new float[rows];
+        for (int r = 0; referenceOnly && r < rows; r++) y[r] = ReferenceRowDot.Compute(type, w.AsSpan(r * rowBytes, rowBytes), cols, x, xq, scales, sums);
+        if (!referenceOnly) RowDot.ComputeRows(type, w, rows, cols, default, xq, scales, sums, y);
         sink.Add(y);
     }
 

@@ -35,12 +35,18 @@ public static partial class RowDot
         KernelGuard.AtLeast(y.Length, rowCount, "y");
 
         int r = 0;
-        if (NeedsQuantizedActivation(type) && KernelOptions.UseVnni && rowCount >= RowGroup)
+        if (NeedsQuantizedActivation(type) && KernelOptions.UseVnni && rowCount >= RowGroup && cols > 0)
         {
             int blocks = cols / 32;
             int[]? rented = null;
             Span<int> groupSums = 8 * blocks <= StackGroupSums ? stackalloc int[8 * blocks] : (rented = ArrayPool<int>.Shared.Rent(8 * blocks));
             if (type != GgmlType.Q4_K) GroupSums(xq, blocks, groupSums);
+            if (type == GgmlType.Q4_K)
+                for (; r + KRowGroup <= rowCount; r += KRowGroup)
+                    Rows8Q4K(rows.Slice(r * rowBytes, KRowGroup * rowBytes), rowBytes, blocks, xq, xScales, xSums, y.Slice(r, KRowGroup));
+            else if (type == GgmlType.Q6_K)
+                for (; r + KRowGroup <= rowCount; r += KRowGroup)
+                    Rows8Q6K(rows.Slice(r * rowBytes, KRowGroup * rowBytes), rowBytes, blocks, xq, xScales, y.Slice(r, KRowGroup));
             for (; r + RowGroup <= rowCount; r += RowGroup)
             {
                 ReadOnlySpan<byte> group = rows.Slice(r * rowBytes, RowGroup * rowBytes);
@@ -55,9 +61,15 @@ public static partial class RowDot
             }
             if (rented != null) ArrayPool<int>.Shared.Return(rented);
         }
-        else if (NeedsQuantizedActivation(type) && KernelOptions.UseAvx2)
+        else if (NeedsQuantizedActivation(type) && KernelOptions.UseAvx2 && cols > 0)
         {
             int blocks = cols / 32;
+            if (type == GgmlType.Q4_K)
+                for (; r + KRowGroup <= rowCount; r += KRowGroup)
+                    Rows8Q4K(rows.Slice(r * rowBytes, KRowGroup * rowBytes), rowBytes, blocks, xq, xScales, xSums, y.Slice(r, KRowGroup));
+            else if (type == GgmlType.Q6_K)
+                for (; r + KRowGroup <= rowCount; r += KRowGroup)
+                    Rows8Q6K(rows.Slice(r * rowBytes, KRowGroup * rowBytes), rowBytes, blocks, xq, xScales, y.Slice(r, KRowGroup));
             for (; r + RowGroup <= rowCount; r += RowGroup)
             {
                 ReadOnlySpan<byte> group = rows.Slice(r * rowBytes, RowGroup * rowBytes);

@@ -15,6 +15,7 @@ public class KernelFingerprintSubprocessTests
         // .NET 10 reads DOTNET_EnableAVX512 (DOTNET_EnableAVX512F is no longer honoured).
         { "DOTNET_EnableAVX512", "Vector512=False" },
         { "DOTNET_EnableAVX2", "Vector256=False" },
+        { "DOTNET_EnableAVXVNNI", "AvxVnni=False" },   // AVX2 without AVX-VNNI (e.g. Zen 3, Ice Lake)
         { "DOTNET_EnableHWIntrinsic", "Vector128=False" },
     };
 
