@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text.Json;
 using Cairn.Engine.Models;
 using Cairn.Engine.Tensors;
@@ -9,10 +10,9 @@ using Cairn.Protocol.Crypto;
 using Cairn.Protocol.Identity;
 using Google.Protobuf;
 using Grpc.Core;
-using System.Security.Cryptography;
-using SignedAssignment = Cairn.Protocol.Messages.StageAssignment;
 using Grpc.Net.Client;
 using Xunit.Abstractions;
+using SignedAssignment = Cairn.Protocol.Messages.StageAssignment;
 
 namespace Cairn.Node.Tests.Gateway;
 
@@ -172,7 +172,12 @@ public sealed class PlannedPipelineTests(ITestOutputHelper output)
         {
             var forged = new SignedAssignment
             {
-                ModelHash = keys.ModelHash, FirstLayer = 2, EndLayer = 4, Stage = Address.Parse(flexible.Id), IssuedMs = keys.NextIssued(), Gateway = keys.Address,
+                ModelHash = keys.ModelHash,
+                FirstLayer = 2,
+                EndLayer = 4,
+                Stage = Address.Parse(flexible.Id),
+                IssuedMs = keys.NextIssued(),
+                Gateway = keys.Address,
             };
             byte[] wire = [.. forged.EncodeBody(), .. stranger.Sign(forged.Hash()).ToArray()];
             await Refused(new StageLoadRequest { LayerStart = 2, LayerEnd = 4, Assignment = ByteString.CopyFrom(wire) }, StatusCode.PermissionDenied, "wrong_signer");

@@ -92,7 +92,12 @@ public class StageAssignmentTests
 
         StageAssignment Range(int first, int end) => new StageAssignment
         {
-            ModelHash = u.ModelHash, FirstLayer = first, EndLayer = end, Stage = u.Stage, IssuedMs = u.IssuedMs, Gateway = u.Gateway,
+            ModelHash = u.ModelHash,
+            FirstLayer = first,
+            EndLayer = end,
+            Stage = u.Stage,
+            IssuedMs = u.IssuedMs,
+            Gateway = u.Gateway,
         }.Sign(gateway);
         Assert.Equal(ProtocolErrors.InvalidParameter, Range(4, 4).Verify().Code);
         Assert.Equal(ProtocolErrors.InvalidParameter, Range(5, 4).Verify().Code);
@@ -111,7 +116,12 @@ public class StageAssignmentTests
         using var stranger = Secp256k1Key.FromPrivateKey(Convert.FromHexString("0000000000000000000000000000000000000000000000000000000000000003"));
         var foreign = new StageAssignment
         {
-            ModelHash = golden.ModelHash, FirstLayer = 4, EndLayer = 8, Stage = StageAddress, IssuedMs = Issued, Gateway = stranger.Address,
+            ModelHash = golden.ModelHash,
+            FirstLayer = 4,
+            EndLayer = 8,
+            Stage = StageAddress,
+            IssuedMs = Issued,
+            Gateway = stranger.Address,
         }.Sign(stranger);
         Assert.True(foreign.Verify().IsValid);
         var notOurs = foreign.Accept(GatewayAddress, StageAddress, 0, Issued, Skew);

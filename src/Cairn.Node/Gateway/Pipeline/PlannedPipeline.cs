@@ -1,10 +1,10 @@
 using Cairn.Node.Rpc;
+using Cairn.Planner;
 using Cairn.Protocol.Crypto;
 using Cairn.Protocol.Identity;
-using SignedAssignment = Cairn.Protocol.Messages.StageAssignment;
 using Google.Protobuf;
-using Cairn.Planner;
 using Grpc.Core;
+using SignedAssignment = Cairn.Protocol.Messages.StageAssignment;
 
 namespace Cairn.Node.Gateway.Pipeline;
 
