@@ -60,6 +60,7 @@ public static class ProviderNode
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(state);
         builder.Services.AddSingleton(stages);
+        builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ProviderRegistration>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ProviderRegistration>());
         var app = builder.Build();

@@ -52,6 +52,12 @@ public sealed class StageHost
         set => Volatile.Write(ref _slowdown, value);
     }
 
+    /// <summary>
+    /// The <c>issued_ms</c> of the last stage assignment this stage obeyed (0: none yet); a Load must carry a newer one.
+    /// Read and written under <see cref="StageSessions.LoadGate"/>.
+    /// </summary>
+    public ulong LastAssignmentMs { get; set; }
+
     /// <summary>Calibrates this machine on <paramref name="model"/>'s range (a scratch session; nothing else is touched).</summary>
     public static StageHost Calibrate(ServedModel model, Func<int, int, ServedModel> load, long? budget, bool flexible, double slowdown)
     {

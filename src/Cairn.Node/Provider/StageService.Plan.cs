@@ -1,6 +1,7 @@
 using System.Net;
 using Cairn.Engine.Models;
 using Cairn.Node.Rpc;
+using Cairn.Protocol.Messages;
 using Grpc.Core;
 
 namespace Cairn.Node.Provider;
@@ -91,19 +92,29 @@ public sealed partial class StageService
         });
     }
 
+    /// <summary>How far a stage assignment's <c>issued_ms</c> may be from this stage's clock (either way).</summary>
+    public static readonly TimeSpan MaxAssignmentSkew = TimeSpan.FromMinutes(2);
+
     /// <summary>
-    /// Serves layers [start, end) from now on, loaded from the local file: refused (nothing changed) when this stage is
-    /// not flexible, when the range exceeds the memory budget, or while sessions are open (the gateway re-plans between
-    /// requests). Loading the range already held is a no-op.
+    /// Serves layers [start, end) from now on, loaded from the local file — only on its gateway's signed order
+    /// (<see cref="StageAssignment"/> in <c>assignment</c>, addressed to this stage, newer than the last one obeyed, issued
+    /// within <see cref="MaxAssignmentSkew"/>). Refused with nothing changed otherwise, when this stage does not know its
+    /// gateway yet (not registered), when it is not flexible, when the range exceeds the memory budget, or while sessions
+    /// are open (the gateway re-plans between requests). Loading the range already held is a no-op (the order still counts
+    /// as obeyed: it cannot be replayed).
     /// </summary>
     public override async Task<StageLoadReply> Load(StageLoadRequest request, ServerCallContext context)
     {
         var host = Host();
         if (!host.Flexible) throw new RpcException(new Status(StatusCode.FailedPrecondition, "this stage serves a fixed range (--layers A:B); start it with --layers auto to accept assignments"));
+        var (assignment, gateway) = Assignment(request);
         if (host.Check(request.LayerStart, request.LayerEnd) is { } refused) throw new RpcException(new Status(StatusCode.ResourceExhausted, refused));
         await sessions.LoadGate.WaitAsync(context.CancellationToken);
         try
         {
+            // Checked again under the gate, with the last order obeyed: of two copies of one order only the first passes.
+            var accepted = assignment.Accept(gateway, state.Id, host.LastAssignmentMs, NowMs(), (ulong)MaxAssignmentSkew.TotalMilliseconds);
+            if (!accepted.IsValid) throw new RpcException(new Status(StatusCode.PermissionDenied, $"stage assignment refused: {accepted}"));
             var old = state.Models[0];
             if (old.Model.FirstLayer != request.LayerStart || old.Model.EndLayer != request.LayerEnd)
             {
@@ -112,6 +123,7 @@ public sealed partial class StageService
                 state.Replace(old, next);
                 old.Dispose();
             }
+            host.LastAssignmentMs = assignment.IssuedMs;
             return new StageLoadReply { LayerStart = request.LayerStart, LayerEnd = request.LayerEnd, MemoryBytes = host.MemoryBytes(request.LayerStart, request.LayerEnd) };
         }
         finally
@@ -119,6 +131,29 @@ public sealed partial class StageService
             sessions.LoadGate.Release();
         }
     }
+
+    /// <summary>
+    /// The request's signed assignment, checked against everything but the last order obeyed (that is checked under the
+    /// load gate): present, well formed, this stage knows its gateway, signed by it, addressed here, for this model and
+    /// for exactly the range the request names, fresh.
+    /// </summary>
+    private (StageAssignment Assignment, Cairn.Protocol.Identity.Address Gateway) Assignment(StageLoadRequest request)
+    {
+        if (request.Assignment.IsEmpty) throw new RpcException(new Status(StatusCode.Unauthenticated, "Load needs the gateway's signed stage assignment (StageLoadRequest.assignment)"));
+        if (!StageAssignment.TryDecode(request.Assignment.Span, out var decoded, out var malformed)) throw Invalid($"malformed stage assignment: {malformed}");
+        var assignment = decoded!;
+        // A stage learns its gateway at registration; until then it obeys nobody (anyone could otherwise claim to be it).
+        if (state.Gateway is not { } gateway) throw new RpcException(new Status(StatusCode.FailedPrecondition, "this stage is not registered with its gateway yet and obeys no assignment until it is"));
+        var accepted = assignment.Accept(gateway, state.Id, 0, NowMs(), (ulong)MaxAssignmentSkew.TotalMilliseconds);
+        if (!accepted.IsValid) throw new RpcException(new Status(StatusCode.PermissionDenied, $"stage assignment refused: {accepted}"));
+        if (assignment.ModelHash != new Cairn.Protocol.Crypto.Hash256(state.Models[0].Hash))
+            throw Invalid($"the stage assignment is for model {assignment.ModelHash}, not the model this stage serves");
+        if (assignment.FirstLayer != request.LayerStart || assignment.EndLayer != request.LayerEnd)
+            throw Invalid($"layers {request.LayerStart}:{request.LayerEnd} are not the signed assignment's {assignment.FirstLayer}:{assignment.EndLayer}");
+        return (assignment, gateway);
+    }
+
+    private ulong NowMs() => (ulong)time.GetUtcNow().ToUnixTimeMilliseconds();
 
     /// <summary>Changes the emulated slowdown at run time (benchmarks and tests of re-planning); loopback callers only.</summary>
     public override Task<StageSlowdownReply> SetSlowdown(StageSlowdownRequest request, ServerCallContext context)

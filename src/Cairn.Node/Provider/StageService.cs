@@ -15,7 +15,7 @@ namespace Cairn.Node.Provider;
 /// rows, and return the next rows — or, on the last stage, the sampled token. Each step also returns the stage's layer
 /// hashes for its rows, from which the gateway assembles the request's trace and output commitment.
 /// </summary>
-public sealed partial class StageService(ProviderState state, StageSessions sessions) : Rpc.Stage.StageBase
+public sealed partial class StageService(ProviderState state, StageSessions sessions, TimeProvider time) : Rpc.Stage.StageBase
 {
     public const int MaxSessionIdLength = 64;
 

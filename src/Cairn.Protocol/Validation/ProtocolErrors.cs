@@ -28,4 +28,10 @@ public static class ProtocolErrors
     public const string BadSignature = "bad_signature";
     /// <summary>The signature is valid but was made by a key other than the one the message names.</summary>
     public const string WrongSigner = "wrong_signer";
+    /// <summary>The message is addressed to another party (a stage assignment meant for another stage).</summary>
+    public const string WrongRecipient = "wrong_recipient";
+    /// <summary>The message is not newer than the last one of its kind that was accepted (a replay).</summary>
+    public const string Replayed = "replayed";
+    /// <summary>The message's timestamp is too far from the receiver's clock.</summary>
+    public const string Stale = "stale";
 }

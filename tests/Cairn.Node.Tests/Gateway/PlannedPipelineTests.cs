@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text.Json;
 using Cairn.Engine.Models;
 using Cairn.Engine.Tensors;
@@ -5,9 +6,13 @@ using Cairn.Node.Provider;
 using Cairn.Node.Rpc;
 using Cairn.Node.Tests.TestSupport;
 using Cairn.Planner;
+using Cairn.Protocol.Crypto;
+using Cairn.Protocol.Identity;
+using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Xunit.Abstractions;
+using SignedAssignment = Cairn.Protocol.Messages.StageAssignment;
 
 namespace Cairn.Node.Tests.Gateway;
 
@@ -108,28 +113,96 @@ public sealed class PlannedPipelineTests(ITestOutputHelper output)
     [Fact]
     public async Task A_load_beyond_the_memory_budget_is_refused_and_nothing_changes()
     {
-        await using var net = await Devnet.StartAsync(providers: 0);
+        await using var keys = new GatewayKey();
+        await using var net = await Devnet.StartWithGatewayArgsAsync(0, keys.Args);
         var flexible = await Flexible(net, "4MB", 1);
         var fixedStage = await net.AddNodeAsync(ModelFile.Value, ["--layers", "0:2", "--memory", "4MB"]);
         using var channel = GrpcChannel.ForAddress(Endpoint(flexible));
         var stage = new Stage.StageClient(channel);
         var profile = await stage.ProfileAsync(new StageProfileRequest());
 
-        var refused = await Assert.ThrowsAsync<RpcException>(() => stage.LoadAsync(new StageLoadRequest { LayerStart = 0, LayerEnd = 8 }).ResponseAsync);
+        var refused = await Assert.ThrowsAsync<RpcException>(() => stage.LoadAsync(keys.Load(flexible, 0, 8)).ResponseAsync);
         Assert.Equal(StatusCode.ResourceExhausted, refused.StatusCode);
         Assert.Contains("more than the memory budget of 4,000,000 bytes", refused.Status.Detail, StringComparison.Ordinal);
         var unchanged = await stage.ProfileAsync(new StageProfileRequest());
         Assert.Equal((profile.LayerStart, profile.LayerEnd), (unchanged.LayerStart, unchanged.LayerEnd));
 
-        var loaded = await stage.LoadAsync(new StageLoadRequest { LayerStart = 5, LayerEnd = 7 });
+        var loaded = await stage.LoadAsync(keys.Load(flexible, 5, 7));
         Assert.Equal((5, 7), (loaded.LayerStart, loaded.LayerEnd));
         Assert.True(loaded.MemoryBytes <= 4_000_000);
         var now = await stage.ProfileAsync(new StageProfileRequest());
         Assert.Equal((5, 7), (now.LayerStart, now.LayerEnd));
 
         using var fixedChannel = GrpcChannel.ForAddress(Endpoint(fixedStage));
-        var notFlexible = await Assert.ThrowsAsync<RpcException>(() => new Stage.StageClient(fixedChannel).LoadAsync(new StageLoadRequest { LayerStart = 2, LayerEnd = 4 }).ResponseAsync);
+        var notFlexible = await Assert.ThrowsAsync<RpcException>(() => new Stage.StageClient(fixedChannel).LoadAsync(keys.Load(fixedStage, 2, 4)).ResponseAsync);
         Assert.Equal(StatusCode.FailedPrecondition, notFlexible.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_load_not_signed_for_this_stage_by_its_gateway_or_replayed_is_refused_and_the_range_is_unchanged()
+    {
+        await using var keys = new GatewayKey();
+        await using var net = await Devnet.StartWithGatewayArgsAsync(0, keys.Args);
+        Assert.Equal(keys.Address.ToString(), net.GatewayId);
+        var flexible = await Flexible(net, "4MB", 1);
+        var other = await Flexible(net, "4MB", 1);
+        using var channel = GrpcChannel.ForAddress(Endpoint(flexible));
+        var stage = new Stage.StageClient(channel);
+        var start = await stage.ProfileAsync(new StageProfileRequest());
+        Assert.NotEqual((2, 4), (start.LayerStart, start.LayerEnd));
+
+        async Task Refused(StageLoadRequest request, StatusCode code, string detail)
+        {
+            var e = await Assert.ThrowsAsync<RpcException>(() => stage.LoadAsync(request).ResponseAsync);
+            output.WriteLine($"{e.StatusCode}: {e.Status.Detail}");
+            Assert.Equal(code, e.StatusCode);
+            Assert.Contains(detail, e.Status.Detail, StringComparison.Ordinal);
+            var now = await stage.ProfileAsync(new StageProfileRequest());
+            Assert.Equal((start.LayerStart, start.LayerEnd), (now.LayerStart, now.LayerEnd));
+        }
+
+        // No assignment at all, and bytes that are not one.
+        await Refused(new StageLoadRequest { LayerStart = 2, LayerEnd = 4 }, StatusCode.Unauthenticated, "signed stage assignment");
+        await Refused(new StageLoadRequest { LayerStart = 2, LayerEnd = 4, Assignment = ByteString.CopyFrom(1, 2, 3) }, StatusCode.InvalidArgument, "malformed stage assignment");
+        // A well-signed assignment by another key (it names its own address as the gateway).
+        using (var stranger = Secp256k1Key.Generate(RandomNumberGenerator.Create()))
+            await Refused(GatewayKey.Load(stranger, flexible, 2, 4, keys.NextIssued()), StatusCode.PermissionDenied, $"signed by gateway {stranger.Address}, not by this stage's gateway {keys.Address}");
+        // The gateway's signature over an assignment that names the gateway but was signed by another key.
+        using (var stranger = Secp256k1Key.Generate(RandomNumberGenerator.Create()))
+        {
+            var forged = new SignedAssignment
+            {
+                ModelHash = keys.ModelHash,
+                FirstLayer = 2,
+                EndLayer = 4,
+                Stage = Address.Parse(flexible.Id),
+                IssuedMs = keys.NextIssued(),
+                Gateway = keys.Address,
+            };
+            byte[] wire = [.. forged.EncodeBody(), .. stranger.Sign(forged.Hash()).ToArray()];
+            await Refused(new StageLoadRequest { LayerStart = 2, LayerEnd = 4, Assignment = ByteString.CopyFrom(wire) }, StatusCode.PermissionDenied, "wrong_signer");
+        }
+        // The gateway's own assignment, but addressed to the other stage.
+        await Refused(keys.Load(other, 2, 4), StatusCode.PermissionDenied, $"addressed to stage {other.Id}");
+        // The gateway's own assignment of another range than the request names.
+        var mismatched = keys.Load(flexible, 2, 4);
+        mismatched.LayerEnd = 5;
+        await Refused(mismatched, StatusCode.InvalidArgument, "not the signed assignment's 2:4");
+        // Issued too long ago (a captured order kept for later).
+        await Refused(keys.Load(flexible, 2, 4, keys.NextIssued() - (ulong)StageService.MaxAssignmentSkew.TotalMilliseconds - 60_000), StatusCode.PermissionDenied, "stale");
+
+        // The gateway's assignment is obeyed once; the same bytes again, or an older one, are replays.
+        var first = keys.Load(flexible, 2, 4);
+        var older = keys.Load(flexible, 1, 3, GatewayKey.IssuedOf(first) - 1);
+        var loaded = await stage.LoadAsync(first);
+        Assert.Equal((2, 4), (loaded.LayerStart, loaded.LayerEnd));
+        start = await stage.ProfileAsync(new StageProfileRequest());
+        Assert.Equal((2, 4), (start.LayerStart, start.LayerEnd));
+        await Refused(first, StatusCode.PermissionDenied, "replayed");
+        await Refused(older, StatusCode.PermissionDenied, "replayed");
+        // A newer one from the gateway is obeyed.
+        var next = await stage.LoadAsync(keys.Load(flexible, 3, 5));
+        Assert.Equal((3, 5), (next.LayerStart, next.LayerEnd));
     }
 
     [Theory]
@@ -171,5 +244,63 @@ public sealed class PlannedPipelineTests(ITestOutputHelper output)
         Assert.True(response.IsSuccessStatusCode, json + "\n" + net.Logs());
         using var doc = JsonDocument.Parse(json);
         return (doc.RootElement.GetProperty("choices")[0].GetProperty("text").GetString()!, doc.RootElement.GetProperty("id").GetString()!);
+    }
+
+    /// <summary>
+    /// A gateway identity the test knows (<c>cairn gateway --key</c>), so the test can sign stage assignments as the gateway
+    /// does — and as nobody else can.
+    /// </summary>
+    private sealed class GatewayKey : IAsyncDisposable
+    {
+        private const string PassphraseVariable = "CAIRN_TEST_STAGE_AUTH_PASSPHRASE";
+        private readonly string _directory = Path.Combine(Path.GetTempPath(), "cairn-stage-auth-" + Guid.NewGuid().ToString("N")[..12]);
+        private readonly Secp256k1Key _key = Secp256k1Key.Generate(RandomNumberGenerator.Create());
+        private ulong _issued = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+        public GatewayKey()
+        {
+            Directory.CreateDirectory(_directory);
+            Environment.SetEnvironmentVariable(PassphraseVariable, "stage auth test");
+            KeyFile.Save(Path.Combine(_directory, "gateway.key"), _key, "stage auth test", RandomNumberGenerator.Create(), iterations: 1_000);
+        }
+
+        public string[] Args => ["--key", Path.Combine(_directory, "gateway.key"), "--passphrase-env", PassphraseVariable];
+        public Address Address => _key.Address;
+        public Hash256 ModelHash { get; } = new(SHA256.HashData(File.ReadAllBytes(ModelFile.Value)));
+
+        /// <summary>Later than anything the gateway process issued so far, and than this helper's last value.</summary>
+        public ulong NextIssued() => _issued = Math.Max(_issued + 1, (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 1);
+
+        public StageLoadRequest Load(Devnet.ProviderProcess stage, int first, int end, ulong? issued = null) => Load(_key, stage, first, end, issued ?? NextIssued());
+
+        public static StageLoadRequest Load(Secp256k1Key key, Devnet.ProviderProcess stage, int first, int end, ulong issued) => new()
+        {
+            LayerStart = first,
+            LayerEnd = end,
+            Assignment = ByteString.CopyFrom(new SignedAssignment
+            {
+                ModelHash = new Hash256(SHA256.HashData(File.ReadAllBytes(ModelFile.Value))),
+                FirstLayer = first,
+                EndLayer = end,
+                Stage = Address.Parse(stage.Id),
+                IssuedMs = issued,
+                Gateway = key.Address,
+            }.Sign(key).Encode()),
+        };
+
+        public static ulong IssuedOf(StageLoadRequest request) => SignedAssignment.Decode(request.Assignment.Span).IssuedMs;
+
+        public ValueTask DisposeAsync()
+        {
+            _key.Dispose();
+            try
+            {
+                Directory.Delete(_directory, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+            return ValueTask.CompletedTask;
+        }
     }
 }

@@ -13,6 +13,7 @@ public class ProtocolDocTests
                      InferenceRequestTests.GoldenBodyHex, InferenceRequestTests.GoldenHash, InferenceRequestTests.GoldenSignature,
                      ReceiptTests.GoldenBodyHex, ReceiptTests.GoldenHash, ReceiptTests.GoldenSignature,
                      StagePartTests.GoldenBodyHex, StagePartTests.GoldenHash, StagePartTests.GoldenSignature,
+                     StageAssignmentTests.GoldenBodyHex, StageAssignmentTests.GoldenHash, StageAssignmentTests.GoldenSignature,
                  })
         {
             Assert.Contains(value, doc);

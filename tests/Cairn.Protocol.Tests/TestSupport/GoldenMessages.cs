@@ -68,4 +68,21 @@ public static class GoldenMessages
         using var key = ProviderKey();
         return UnsignedStagePart().Sign(key);
     }
+
+    /// <summary>The gateway (key 0x4646…46) assigns layers 4..7 of model 11…11 to stage 0x2B5A…D6cF, issued at 1,700,000,000,000 ms.</summary>
+    public static StageAssignment UnsignedStageAssignment() => new()
+    {
+        ModelHash = Hash256.Parse(string.Concat(Enumerable.Repeat("11", 32))),
+        FirstLayer = 4,
+        EndLayer = 8,
+        Stage = Address.Parse("0x2B5AD5c4795c026514f8317c7a215E218DcCD6cF"),
+        IssuedMs = 1_700_000_000_000,
+        Gateway = Address.Parse("0x9d8A62f656a8d1615C1294fd71e9CFb3E4855A4F"),
+    };
+
+    public static StageAssignment StageAssignment()
+    {
+        using var key = ClientKey();
+        return UnsignedStageAssignment().Sign(key);
+    }
 }

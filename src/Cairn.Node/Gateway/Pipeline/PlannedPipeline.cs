@@ -1,6 +1,10 @@
 using Cairn.Node.Rpc;
 using Cairn.Planner;
+using Cairn.Protocol.Crypto;
+using Cairn.Protocol.Identity;
+using Google.Protobuf;
 using Grpc.Core;
+using SignedAssignment = Cairn.Protocol.Messages.StageAssignment;
 
 namespace Cairn.Node.Gateway.Pipeline;
 
@@ -14,10 +18,12 @@ namespace Cairn.Node.Gateway.Pipeline;
 /// costed with the measured speeds, is worse than a fresh plan by more than <see cref="GatewayOptions.ReplanThreshold"/>,
 /// or when a device joined or was lost.
 /// </summary>
-public sealed partial class PlannedPipeline(ProviderDirectory directory, GatewayOptions options, Dashboard.PipelinePlan view, ILogger<PlannedPipeline> log)
+public sealed partial class PlannedPipeline(ProviderDirectory directory, GatewayOptions options, GatewayState gateway, TimeProvider time,
+    Dashboard.PipelinePlan view, ILogger<PlannedPipeline> log)
 {
     private readonly Dictionary<string, ModelPlan> _models = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
+    private long _lastIssuedMs;
 
     /// <summary>Whether <paramref name="model"/> is served by flexible stages only (then this class plans its pipeline).</summary>
     public static bool Applies(ProviderDirectory directory, string model)
@@ -147,7 +153,7 @@ public sealed partial class PlannedPipeline(ProviderDirectory directory, Gateway
         var stages = plan.Stages.Select(s => state.Stage(s.DeviceId, s.FirstLayer, s.EndLayer)).ToList();
         try
         {
-            await Task.WhenAll(stages.Select(s => s.Client.LoadAsync(new StageLoadRequest { LayerStart = s.Start, LayerEnd = s.End },
+            await Task.WhenAll(stages.Select(s => s.Client.LoadAsync(new StageLoadRequest { LayerStart = s.Start, LayerEnd = s.End, Assignment = Assign(s) },
                 deadline: DateTime.UtcNow.AddSeconds(60), cancellationToken: cancel).ResponseAsync));
         }
         catch (RpcException e)
@@ -159,6 +165,29 @@ public sealed partial class PlannedPipeline(ProviderDirectory directory, Gateway
         PipelineLog.Replanned(log, state.Name, before, state.Describe(), plan.PerTokenLatencySeconds * 1e3, reason);
         view.Use(state.Name, stages.Select(s => (s.Provider.Id, s.Start, s.End)));
         view.Predict(state.Name, plan, state.Replans, devices);
+    }
+
+    /// <summary>The signed order for <paramref name="stage"/> (docs/protocol.md, <c>cairn.stage-assignment</c>).</summary>
+    private ByteString Assign(PipelineStage stage) => ByteString.CopyFrom(new SignedAssignment
+    {
+        ModelHash = new Hash256(stage.Model.Hash.Span),
+        FirstLayer = stage.Start,
+        EndLayer = stage.End,
+        Stage = Address.Parse(stage.Provider.Id),
+        IssuedMs = NextIssuedMs(),
+        Gateway = gateway.Id,
+    }.Sign(gateway.Key).Encode());
+
+    /// <summary>The gateway's clock in ms, or one more than the last value issued when the clock has not moved past it: strictly increasing.</summary>
+    private ulong NextIssuedMs()
+    {
+        long now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        while (true)
+        {
+            long last = Interlocked.Read(ref _lastIssuedMs);
+            long next = Math.Max(now, last + 1);
+            if (Interlocked.CompareExchange(ref _lastIssuedMs, next, last) == last) return (ulong)next;
+        }
     }
 
     /// <summary>A stage reported a step of <paramref name="rows"/> rows that the emulated device took <paramref name="step"/> for.</summary>
