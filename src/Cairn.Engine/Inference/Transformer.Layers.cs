@@ -122,7 +122,7 @@ public sealed partial class Transformer
         _parallel.For(s.Items.Length * _c.Heads, 1, s.AttentionBody);
     }
 
-    private const int MatMulsUnit = 64; // rows per work unit of MatMuls
+    private const int MatMulsUnit = 16; // rows per work unit of MatMuls (guided chunks end within a unit of each other)
 
     /// <summary>
     /// Rows per work unit of a prefill matrix product: a multiple of the tiles' 4 rows, so only the last unit has a tail.
@@ -159,7 +159,7 @@ public sealed partial class Transformer
             units += (w.Rows + MatMulsUnit - 1) / MatMulsUnit;
         }
         s.In = x;
-        _parallel.For(units, 1, s.MatMulsBody);
+        _parallel.ForGuided(units, 1, s.MatMulsBody);
     }
 
     /// <summary>y (batch × rows) = x (batch × cols) · Wᵀ; threads split the rows, each y element is one <see cref="RowDot"/>.</summary>
@@ -172,7 +172,7 @@ public sealed partial class Transformer
         s.In = x;
         s.Out = y;
         s.Quantized = quantized;
-        if (x.Count == 1) _parallel.For(w.Rows, 16, s.MatMulRowsBody);
+        if (x.Count == 1) _parallel.ForGuided(w.Rows, 16, s.MatMulRowsBody);
         else if (quantized) _parallel.For((w.Rows + TileRows - 1) / TileRows, 4, s.MatMulTilesBody, chunksPerThread: 16);
         else _parallel.For(w.Rows, 4, s.MatMulFloatBody);
     }
