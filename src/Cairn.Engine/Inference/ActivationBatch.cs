@@ -30,6 +30,16 @@ public sealed class ActivationBatch
     public void EnsureQuantized()
     {
         if (_quantized) return;
+        EnsureBuffers();
+        int blocks = Width / 32;
+        for (int i = 0; i < Count; i++)
+            ActivationQuantizer.Quantize(Row(i), _q.AsSpan(i * Width, Width), _scales.AsSpan(i * blocks, blocks), _sums.AsSpan(i * blocks, blocks));
+        _quantized = true;
+    }
+
+    /// <summary>Makes the quantization buffers for <see cref="Count"/> rows (before <see cref="QuantizeBlocks"/> runs on several threads).</summary>
+    internal void EnsureBuffers()
+    {
         if (Width % 32 != 0) throw new InvalidOperationException($"quantized weights need rows that are a multiple of 32 long, this one is {Width}");
         int blocks = Width / 32;
         if (_q.Length < Count * Width)
@@ -38,10 +48,17 @@ public sealed class ActivationBatch
             _scales = new float[Count * blocks];
             _sums = new int[Count * blocks];
         }
-        for (int i = 0; i < Count; i++)
-            ActivationQuantizer.Quantize(Row(i), _q.AsSpan(i * Width, Width), _scales.AsSpan(i * blocks, blocks), _sums.AsSpan(i * blocks, blocks));
-        _quantized = true;
     }
+
+    /// <summary>
+    /// Quantizes blocks [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>) of row 0, for a
+    /// producer that writes the row in pieces (each block's quantization depends on its 32 floats only, so the result
+    /// is <see cref="EnsureQuantized"/>'s); after <see cref="EnsureBuffers"/>, then <see cref="MarkQuantized"/> once all are done.
+    /// </summary>
+    internal void QuantizeBlocks(int first, int count) =>
+        ActivationQuantizer.Quantize(Data.AsSpan(first * 32, count * 32), _q.AsSpan(first * 32, count * 32), _scales.AsSpan(first, count), _sums.AsSpan(first, count));
+
+    internal void MarkQuantized() => _quantized = true;
 
     /// <summary>Call after changing <see cref="Data"/>.</summary>
     public void Invalidate() => _quantized = false;

@@ -43,7 +43,25 @@ public sealed class ParallelRunner
         }
         int size = (count + chunks - 1) / chunks;
         chunks = (count + size - 1) / size;
-        _pool.Run(count, size, chunks, body);
+        _pool.Run(count, size, chunks, 0, body);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/>(start, end) over [0, count) in guided chunks: each claim takes 1/<see cref="Threads"/>
+    /// of what is left, rounded up to a multiple of <paramref name="grain"/>. The threads take big chunks first and ever
+    /// smaller ones, so they finish within about one grain of each other with few claims (a pass that streams memory,
+    /// as decode does, runs at half speed while one thread waits for the other).
+    /// </summary>
+    public void ForGuided(int count, int grain, Action<int, int> body)
+    {
+        if (count <= 0) return;
+        grain = Math.Max(1, grain);
+        if (_pool == null || count <= grain || !_pool.TryEnter())
+        {
+            body(0, count);
+            return;
+        }
+        _pool.Run(count, grain, 0, Threads, body);
     }
 
     /// <summary>The workers and the state of the call in progress; workers reference this, never the runner.</summary>
@@ -59,8 +77,8 @@ public sealed class ParallelRunner
 
         // The call in progress.
         private Action<int, int>? _body;
-        private int _count, _size, _chunks;
-        private int _next;           // next chunk to claim
+        private int _count, _size, _chunks, _guided;
+        private int _next;           // next chunk to claim (guided: next item)
         private int _pending;        // workers that have not finished this generation
         private Exception? _error;
 
@@ -78,7 +96,8 @@ public sealed class ParallelRunner
 
         public bool TryEnter() => Interlocked.CompareExchange(ref _busy, 1, 0) == 0;
 
-        public void Run(int count, int size, int chunks, Action<int, int> body)
+        /// <summary>Chunks of <paramref name="size"/> items, or guided chunks of grain <paramref name="size"/> when <paramref name="guided"/> (the divisor) is not 0.</summary>
+        public void Run(int count, int size, int chunks, int guided, Action<int, int> body)
         {
             try
             {
@@ -86,6 +105,7 @@ public sealed class ParallelRunner
                 _count = count;
                 _size = size;
                 _chunks = chunks;
+                _guided = guided;
                 _next = 0;
                 _error = null;
                 Volatile.Write(ref _pending, WorkerCount);
@@ -117,16 +137,26 @@ public sealed class ParallelRunner
         private void RunChunks()
         {
             Action<int, int> body = _body!;
-            int count = _count, size = _size, chunks = _chunks;
+            int count = _count, size = _size, chunks = _chunks, guided = _guided;
             try
             {
+                if (guided != 0)
+                {
+                    for (int start = Volatile.Read(ref _next); start < count; start = Volatile.Read(ref _next))
+                    {
+                        int left = count - start;
+                        int take = Math.Min(left, ((left + guided - 1) / guided + size - 1) / size * size);
+                        if (Interlocked.CompareExchange(ref _next, start + take, start) == start) body(start, start + take);
+                    }
+                    return;
+                }
                 for (int c; (c = Interlocked.Increment(ref _next) - 1) < chunks;)
                     body(c * size, Math.Min(count, (c + 1) * size));
             }
             catch (Exception e)
             {
                 Interlocked.CompareExchange(ref _error, e, null);
-                Volatile.Write(ref _next, chunks); // the others stop claiming
+                Volatile.Write(ref _next, guided != 0 ? count : chunks); // the others stop claiming
             }
         }
 

@@ -99,14 +99,17 @@ public sealed partial class Transformer
         // Feed-forward block: x += down(silu(gate(xb)) * up(xb)), xb = rmsnorm(x) · ffn_norm.
         for (int i = 0; i < n; i++) RmsNorm.Apply(s.X.AsSpan(i * dim, dim), w.FfnNorm, _c.RmsEps, s.Xb.AsSpan(i * dim, dim));
         s.XbBatch.Invalidate();
-        MatMuls(s, s.XbBatch, w.Gate, s.Hb, w.Up, s.Hb2, null, null);
-        if (adapted)
+        if (n != 1 || adapted || !GateUpSilu(s, w.Gate, w.Up))
         {
-            ApplyAdapters(l, LoraTarget.FfnGate, items, s.Xb, dim, s.Hb, _c.HiddenDim);
-            ApplyAdapters(l, LoraTarget.FfnUp, items, s.Xb, dim, s.Hb2, _c.HiddenDim);
+            MatMuls(s, s.XbBatch, w.Gate, s.Hb, w.Up, s.Hb2, null, null);
+            if (adapted)
+            {
+                ApplyAdapters(l, LoraTarget.FfnGate, items, s.Xb, dim, s.Hb, _c.HiddenDim);
+                ApplyAdapters(l, LoraTarget.FfnUp, items, s.Xb, dim, s.Hb2, _c.HiddenDim);
+            }
+            DetMath.SiluMul(s.Hb.AsSpan(0, n * _c.HiddenDim), s.Hb2.AsSpan(0, n * _c.HiddenDim));
+            s.HbBatch.Invalidate();
         }
-        DetMath.SiluMul(s.Hb.AsSpan(0, n * _c.HiddenDim), s.Hb2.AsSpan(0, n * _c.HiddenDim));
-        s.HbBatch.Invalidate();
         MatMul(s, w.Down, s.HbBatch, s.Xb);
         if (adapted) ApplyAdapters(l, LoraTarget.FfnDown, items, s.Hb, _c.HiddenDim, s.Xb, dim);
         AddInPlace(s.X.AsSpan(0, n * dim), s.Xb.AsSpan(0, n * dim));
@@ -122,7 +125,7 @@ public sealed partial class Transformer
         _parallel.For(s.Items.Length * _c.Heads, 1, s.AttentionBody);
     }
 
-    private const int MatMulsUnit = 64; // rows per work unit of MatMuls
+    private const int MatMulsUnit = 16; // rows per work unit of MatMuls (guided chunks end within a unit of each other)
 
     /// <summary>
     /// Rows per work unit of a prefill matrix product: a multiple of the tiles' 4 rows, so only the last unit has a tail.
@@ -159,7 +162,30 @@ public sealed partial class Transformer
             units += (w.Rows + MatMulsUnit - 1) / MatMulsUnit;
         }
         s.In = x;
-        _parallel.For(units, 1, s.MatMulsBody);
+        _parallel.ForGuided(units, 1, s.MatMulsBody);
+    }
+
+    /// <summary>
+    /// Decode's feed-forward input in one pass: each work unit of 32 rows computes those gate and up rows, silu(gate) · up
+    /// for them, and the Q8 block they form, so the threads do not wait while one of them runs the activation and its
+    /// quantization over the whole vector. Each element and block is the same function of the same inputs as in the
+    /// unfused path. False (nothing done) for weights that do not read a quantized activation.
+    /// </summary>
+    private bool GateUpSilu(Scratch s, Weight gate, Weight up)
+    {
+        if (!RowDot.NeedsQuantizedActivation(gate.Type) || !RowDot.NeedsQuantizedActivation(up.Type)
+            || gate.Rows != up.Rows || gate.Rows != _c.HiddenDim || gate.Rows % ActivationQuantizer.BlockSize != 0) return false;
+        var x = s.XbBatch;
+        if (x.Width != gate.Cols || x.Width != up.Cols) throw new InvalidOperationException($"{gate.Name} and {up.Name} take {gate.Cols} and {up.Cols} inputs, got {x.Width}");
+        x.EnsureQuantized();
+        s.HbBatch.Invalidate();
+        s.HbBatch.EnsureBuffers();
+        s.PartW[0] = gate;
+        s.PartW[1] = up;
+        s.In = x;
+        _parallel.ForGuided(gate.Rows / ActivationQuantizer.BlockSize, 1, s.GateUpSiluBody);
+        s.HbBatch.MarkQuantized();
+        return true;
     }
 
     /// <summary>y (batch × rows) = x (batch × cols) · Wᵀ; threads split the rows, each y element is one <see cref="RowDot"/>.</summary>
@@ -172,7 +198,7 @@ public sealed partial class Transformer
         s.In = x;
         s.Out = y;
         s.Quantized = quantized;
-        if (x.Count == 1) _parallel.For(w.Rows, 16, s.MatMulRowsBody);
+        if (x.Count == 1) _parallel.ForGuided(w.Rows, 16, s.MatMulRowsBody);
         else if (quantized) _parallel.For((w.Rows + TileRows - 1) / TileRows, 4, s.MatMulTilesBody, chunksPerThread: 16);
         else _parallel.For(w.Rows, 4, s.MatMulFloatBody);
     }

@@ -67,6 +67,7 @@ public sealed partial class Transformer
             MatMulFloatBody = MatMulFloat;
             MatMulsBody = MatMulsRows;
             AttentionBody = AttentionUnits;
+            GateUpSiluBody = GateUpSiluUnits;
         }
 
         public int Capacity { get; }
@@ -101,7 +102,7 @@ public sealed partial class Transformer
         public readonly float[]?[] PartY = new float[]?[3];
         public int Parts;
         public int AttLayer;
-        public readonly Action<int, int> MatMulRowsBody, MatMulTilesBody, MatMulFloatBody, MatMulsBody, AttentionBody;
+        public readonly Action<int, int> MatMulRowsBody, MatMulTilesBody, MatMulFloatBody, MatMulsBody, AttentionBody, GateUpSiluBody;
 
         public void Prepare(int n)
         {
@@ -194,6 +195,23 @@ public sealed partial class Transformer
                                    y.AsSpan(r0, r1 - r0));
                 u = stop;
             }
+        }
+
+        /// <summary>Units of 32 gate and up rows, their silu(gate) · up and its Q8 block: see <see cref="Transformer.GateUpSilu"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void GateUpSiluUnits(int start, int end)
+        {
+            var x = In!;
+            Weight gate = PartW[0]!, up = PartW[1]!;
+            const int B = ActivationQuantizer.BlockSize;
+            int r0 = start * B, rows = (end - start) * B;
+            ReadOnlySpan<sbyte> xq = x.Quantized(0);
+            ReadOnlySpan<float> xs = x.Scales(0);
+            ReadOnlySpan<int> xsum = x.Sums(0);
+            RowDot.ComputeRows(gate.Type, RowRange(gate, r0, rows), rows, gate.Cols, default, xq, xs, xsum, Hb.AsSpan(r0, rows));
+            RowDot.ComputeRows(up.Type, RowRange(up, r0, rows), rows, up.Cols, default, xq, xs, xsum, Hb2.AsSpan(r0, rows));
+            DetMath.SiluMul(Hb.AsSpan(r0, rows), Hb2.AsSpan(r0, rows));
+            HbBatch.QuantizeBlocks(start, end - start);
         }
 
         /// <summary>Attention units (item, head) of layer <see cref="AttLayer"/>: see <see cref="Transformer.Attention"/>.</summary>

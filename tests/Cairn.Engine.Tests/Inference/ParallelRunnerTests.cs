@@ -27,6 +27,37 @@ public class ParallelRunnerTests
         }
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(8)]
+    public void Guided_runs_every_item_exactly_once_in_chunks_that_start_on_a_grain(int threads)
+    {
+        var runner = new ParallelRunner(threads);
+        foreach (int count in new[] { 0, 1, 2, 5, 16, 17, 100, 1000, 32000 })
+        {
+            foreach (int grain in new[] { 1, 4, 16, 64 })
+            {
+                for (int repeat = 0; repeat < 20; repeat++)
+                {
+                    var hits = new int[count];
+                    runner.ForGuided(count, grain, (start, end) =>
+                    {
+                        Assert.True(0 <= start && start < end && end <= count);
+                        Assert.Equal(0, start % grain);
+                        Assert.True(end == count || end % grain == 0);
+                        for (int i = start; i < end; i++) Interlocked.Increment(ref hits[i]);
+                    });
+                    Assert.All(hits, h => Assert.Equal(1, h));
+                }
+            }
+        }
+        long total = 0;
+        for (int call = 0; call < 2000; call++) runner.ForGuided(64, 1, (s, e) => Interlocked.Add(ref total, e - s));
+        Assert.Equal(2000L * 64, total);
+    }
+
     [Fact]
     public void Many_calls_in_a_row_and_nested_and_concurrent_calls_complete()
     {
