@@ -246,13 +246,13 @@ public class RowDotTests
 
     [Theory]
     [MemberData(nameof(FloatTypes))]
-    public void Float_row_quads_by_tokens_equal_reference_for_lengths_0_to_300_and_1_to_9_tokens(GgmlType type)
+    public void Float_row_quads_by_tokens_equal_reference_for_lengths_0_to_300_and_1_to_13_tokens(GgmlType type)
     {
-        // 4-row × 4-token tiles, the tokens past the last group, and the rows past the last group of 4.
+        // 4-row × 6-token and 4-row × 4-token tiles, the tokens past them, and the rows past the last group of 4.
         var rng = new Random(970 + (int)type);
         for (int cols = 0; cols <= 300; cols++)
         {
-            int tokens = 1 + cols % 9, rowCount = 4 + cols % 6, rowBytes = (int)GgmlTypeInfo.RowBytes(type, cols);
+            int tokens = 1 + cols % 13, rowCount = 4 + cols % 6, rowBytes = (int)GgmlTypeInfo.RowBytes(type, cols);
             byte[] rows = KernelTestData.Row(rng, type, cols * rowCount);
             float[] x = KernelTestData.Floats(rng, tokens * cols, 3f);
             const int pad = 2;
