@@ -245,6 +245,31 @@ public class RowDotTests
     }
 
     [Theory]
+    [MemberData(nameof(FloatTypes))]
+    public void Float_row_quads_by_tokens_equal_reference_for_lengths_0_to_300_and_1_to_13_tokens(GgmlType type)
+    {
+        // 4-row × 6-token and 4-row × 4-token tiles, the tokens past them, and the rows past the last group of 4.
+        var rng = new Random(970 + (int)type);
+        for (int cols = 0; cols <= 300; cols++)
+        {
+            int tokens = 1 + cols % 13, rowCount = 4 + cols % 6, rowBytes = (int)GgmlTypeInfo.RowBytes(type, cols);
+            byte[] rows = KernelTestData.Row(rng, type, cols * rowCount);
+            float[] x = KernelTestData.Floats(rng, tokens * cols, 3f);
+            const int pad = 2;
+            var y = new float[tokens * (rowCount + pad)];
+            RowDot.ComputeRowsTokensFloat(type, rows, rowCount, cols, tokens, x, y, rowCount + pad);
+            for (int t = 0; t < tokens; t++)
+            {
+                for (int r = 0; r < rowCount; r++)
+                {
+                    float expected = ReferenceRowDot.Compute(type, rows.AsSpan(r * rowBytes, rowBytes), cols, x.AsSpan(t * cols, cols), [], [], []);
+                    KernelTestData.BitEqual(expected, y[t * (rowCount + pad) + r], $"{type} cols={cols} tokens={tokens} r={r} t={t}");
+                }
+            }
+        }
+    }
+
+    [Theory]
     [MemberData(nameof(QuantizedTypes))]
     public void Multi_row_and_tile_kernels_equal_reference_for_activation_bytes_of_the_full_range(GgmlType type)
     {
