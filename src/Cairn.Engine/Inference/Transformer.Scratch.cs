@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using Cairn.Engine.Kernels;
 using Cairn.Engine.Models;
@@ -230,21 +229,26 @@ public sealed partial class Transformer
                 int len = item.Position + 1;
                 var session = item.Session;
                 var q = Q.AsSpan(i * qDim + h * headDim, headDim);
-                float[] scores = ArrayPool<float>.Shared.Rent(len);
-                try
-                {
-                    for (int t = 0; t < len; t++)
-                        scores[t] = Dot.F32(q, session.Key(l, t).Slice(kvh * headDim, headDim)) * scale;
-                    Softmax.InPlace(scores.AsSpan(0, len));
-                    var o = Att.AsSpan(i * qDim + h * headDim, headDim);
-                    o.Clear();
-                    for (int t = 0; t < len; t++) Axpy.Apply(scores[t], session.Value(l, t).Slice(kvh * headDim, headDim), o);
-                }
-                finally
-                {
-                    ArrayPool<float>.Shared.Return(scores);
-                }
+                float[] scores = ScoresBuffer(len);
+                for (int t = 0; t < len; t++)
+                    scores[t] = Dot.F32(q, session.Key(l, t).Slice(kvh * headDim, headDim)) * scale;
+                Softmax.InPlace(scores.AsSpan(0, len));
+                var o = Att.AsSpan(i * qDim + h * headDim, headDim);
+                o.Clear();
+                for (int t = 0; t < len; t++) Axpy.Apply(scores[t], session.Value(l, t).Slice(kvh * headDim, headDim), o);
             }
         }
+
+        /// <summary>
+        /// This thread's attention scores, at least <paramref name="length"/> long (grown to a power of two, never shrunk).
+        /// Not the shared ArrayPool: it trims its buffers on full collections, so a decode step after one would allocate.
+        /// </summary>
+        private static float[] ScoresBuffer(int length)
+        {
+            if (t_scores is { } kept && kept.Length >= length) return kept;
+            return t_scores = new float[(int)Math.Max(256, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)length))];
+        }
+
+        [ThreadStatic] private static float[]? t_scores;
     }
 }
