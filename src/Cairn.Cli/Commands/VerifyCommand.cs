@@ -130,27 +130,14 @@ public static class VerifyCommand
         var check = e.Check();
         if (!check.IsValid) return (check, null);
         if (e.Kind == StageDisputeKind.Token) return (RecheckStageToken(transformer, e), null);
-        RefereeResult referee;
-        try
+        return RerunLayer(transformer, new RefereeCase
         {
-            referee = Referee.Recompute(transformer, new RefereeCase
-            {
-                Tokens = e.FedTokens(),
-                Step = e.Step,
-                Layer = e.Layer,
-                Inputs = e.Layer == 0 ? null : e.Inputs.ToArray(),
-                AgreedInputHashes = e.Layer == 0 ? null : e.InputHashes().Select(h => h.ToArray()).ToArray(),
-            });
-        }
-        catch (Exception x) when (x is RefereeException or ArgumentException)
-        {
-            return (ValidationResult.Fail(DisputeEvidence.EvidenceMismatch, $"the referee refused the case: {x.Message}"), null);
-        }
-        if (new Hash256(referee.Hash) != e.RecomputedHash)
-            return (ValidationResult.Fail(DisputeEvidence.EvidenceMismatch, $"the layer recomputes to {Convert.ToHexStringLower(referee.Hash)}, the evidence says {e.RecomputedHash}"), referee);
-        if (new Hash256(referee.InputsHash) != e.InputsHash)
-            return (ValidationResult.Fail(DisputeEvidence.EvidenceMismatch, "the referee's inputs hash differs from the evidence's"), referee);
-        return (ValidationResult.Ok, referee);
+            Tokens = e.FedTokens(),
+            Step = e.Step,
+            Layer = e.Layer,
+            Inputs = e.Layer == 0 ? null : e.Inputs.ToArray(),
+            AgreedInputHashes = e.Layer == 0 ? null : e.InputHashes().Select(h => h.ToArray()).ToArray(),
+        }, e.RecomputedHash, e.InputsHash);
     }
 
     /// <summary>A last stage's sampling fault: the continuation this machine's referee gives must be the evidence's expected one.</summary>
@@ -182,26 +169,32 @@ public static class VerifyCommand
     {
         var check = e.Check();
         if (!check.IsValid) return (check, null);
+        return RerunLayer(transformer, new RefereeCase
+        {
+            Tokens = e.FedTokens(),
+            Step = e.Step,
+            Layer = e.Layer,
+            Inputs = e.Layer == 0 ? null : e.Inputs.ToArray(),
+            AgreedInputHashes = e.Layer == 0 ? null : e.AgreedInputHashes().Select(h => h.ToArray()).ToArray(),
+            Adapters = adapters ?? [],
+        }, e.RecomputedHash, e.InputsHash);
+    }
+
+    /// <summary>The one-layer referee on this machine; valid iff it recomputes the evidence's layer hash from the evidence's inputs.</summary>
+    private static (ValidationResult Result, RefereeResult? Referee) RerunLayer(Transformer transformer, RefereeCase @case, Hash256 recomputedHash, Hash256 inputsHash)
+    {
         RefereeResult referee;
         try
         {
-            referee = Referee.Recompute(transformer, new RefereeCase
-            {
-                Tokens = e.FedTokens(),
-                Step = e.Step,
-                Layer = e.Layer,
-                Inputs = e.Layer == 0 ? null : e.Inputs.ToArray(),
-                AgreedInputHashes = e.Layer == 0 ? null : e.AgreedInputHashes().Select(h => h.ToArray()).ToArray(),
-                Adapters = adapters ?? [],
-            });
+            referee = Referee.Recompute(transformer, @case);
         }
         catch (Exception x) when (x is RefereeException or ArgumentException)
         {
             return (ValidationResult.Fail(DisputeEvidence.EvidenceMismatch, $"the referee refused the case: {x.Message}"), null);
         }
-        if (new Hash256(referee.Hash) != e.RecomputedHash)
-            return (ValidationResult.Fail(DisputeEvidence.EvidenceMismatch, $"the layer recomputes to {Convert.ToHexStringLower(referee.Hash)}, the evidence says {e.RecomputedHash}"), referee);
-        if (new Hash256(referee.InputsHash) != e.InputsHash)
+        if (new Hash256(referee.Hash) != recomputedHash)
+            return (ValidationResult.Fail(DisputeEvidence.EvidenceMismatch, $"the layer recomputes to {Convert.ToHexStringLower(referee.Hash)}, the evidence says {recomputedHash}"), referee);
+        if (new Hash256(referee.InputsHash) != inputsHash)
             return (ValidationResult.Fail(DisputeEvidence.EvidenceMismatch, "the referee's inputs hash differs from the evidence's"), referee);
         return (ValidationResult.Ok, referee);
     }
