@@ -35,7 +35,11 @@ public static partial class RowDot
         KernelGuard.AtLeast(y.Length, rowCount, "y");
 
         int r = 0;
-        if (NeedsQuantizedActivation(type) && KernelOptions.UseVnni && rowCount >= RowGroup && cols > 0)
+        if (type == GgmlType.Q4_0 && KernelOptions.UseAvx2 && cols > 0)
+        {
+            r = Q4_0Rows(rows, rowCount, rowBytes, cols / 32, xq, xScales, y);
+        }
+        else if (NeedsQuantizedActivation(type) && KernelOptions.UseVnni && rowCount >= RowGroup && cols > 0)
         {
             int blocks = cols / 32;
             int[]? rented = null;

@@ -38,7 +38,11 @@ public static partial class RowDot
         KernelGuard.AtLeast(y.Length, (tokens - 1) * yStride + rowCount, "y");
 
         int r = 0;
-        if (KernelOptions.UseVnni && rowCount >= 2 && tokens >= TokenGroup)
+        if (type == GgmlType.Q4_0)
+        {
+            r = Q4_0RowsTokens(rows, rowCount, rowBytes, blocks, tokens, xq, xScales, y, yStride);
+        }
+        else if (KernelOptions.UseVnni && rowCount >= 2 && tokens >= TokenGroup)
         {
             int groupTokens = tokens / TokenGroup * TokenGroup;
             int offset = type switch { GgmlType.Q8_0 => Q8_0Vnni.Offset, GgmlType.Q4_0 => Q4_0Vnni.Offset, GgmlType.Q6_K => Q6_KVnni.Offset, _ => 0 };

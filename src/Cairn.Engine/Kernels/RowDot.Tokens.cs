@@ -39,7 +39,7 @@ public static partial class RowDot
         KernelGuard.AtLeast(y.Length, (tokens - 1) * yStride + 1, "y");
 
         int t = 0;
-        if (KernelOptions.UseAvx2)
+        if (KernelOptions.UseAvx2 && type != GgmlType.Q4_0)
         {
             for (; t + TokenGroup <= tokens; t += TokenGroup)
             {

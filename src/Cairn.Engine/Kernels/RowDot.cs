@@ -31,6 +31,7 @@ public static partial class RowDot
             case GgmlType.BF16:
                 return HalfRow(type == GgmlType.BF16, row, x.Slice(0, cols));
             default:
+                if (type == GgmlType.Q4_0 && KernelOptions.UseAvx2) return Q4_0RowAvx2(row, cols / 32, xq, xScales);
                 if (KernelOptions.UseAvx2) return QuantizedAvx2(type, row, cols, xq, xScales, xSums);
                 return ReferenceRowDot.Compute(type, row, cols, x, xq, xScales, xSums);
         }

@@ -467,6 +467,20 @@ public class RowDotTests
             }
         }
 
+        if (type == GgmlType.Q4_0)
+        {
+            // Q4_0: one exact integer sum per block, one f32 accumulator.
+            float one = 0f;
+            for (int b = 0; b < cols / 32; b++)
+            {
+                int p = 0;
+                for (int k = 32 * b; k < 32 * b + 32; k++) p += wq[k] * xq[k];
+                one = MathF.FusedMultiplyAdd(dsc[32 * b] * xScales[b], p, one);
+            }
+
+            return one;
+        }
+
         float[] acc = new float[8];
         float mins = 0f;
         for (int b = 0; b < cols / 32; b++)
