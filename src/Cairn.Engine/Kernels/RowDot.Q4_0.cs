@@ -46,19 +46,4 @@ public static partial class RowDot
                          + Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(hi), Avx2.ConvertToVector256Int16(xb.GetUpper()));
         return Vector256.Sum(s);
     }
-
-    /// <summary>Decode: rows [0, n) of <paramref name="rows"/> against one activation; returns how many rows it wrote
-    /// (the caller computes the rest one by one).</summary>
-    private static int Q4_0Rows(ReadOnlySpan<byte> rows, int rowCount, int rowBytes, int blocks, ReadOnlySpan<sbyte> xq,
-                                ReadOnlySpan<float> xScales, Span<float> y)
-    {
-        return 0;
-    }
-
-    /// <summary>Prefill: rows × tokens; returns how many rows it wrote (the caller computes the rest row by row).</summary>
-    private static int Q4_0RowsTokens(ReadOnlySpan<byte> rows, int rowCount, int rowBytes, int blocks, int tokens,
-                                      ReadOnlySpan<sbyte> xq, ReadOnlySpan<float> xScales, Span<float> y, int yStride)
-    {
-        return 0;
-    }
 }
