@@ -12,6 +12,8 @@ public sealed class ActivationBatch
     private float[] _scales = [];
     private int[] _sums = [];
     private bool _quantized;
+    private byte[] _lanes = [];
+    private bool _lanesReady;
 
     public ActivationBatch(float[] data, int count, int width)
     {
@@ -30,6 +32,7 @@ public sealed class ActivationBatch
     public void EnsureQuantized()
     {
         if (_quantized) return;
+        _lanesReady = false;
         EnsureBuffers();
         int blocks = Width / 32;
         for (int i = 0; i < Count; i++)
@@ -58,10 +61,35 @@ public sealed class ActivationBatch
     internal void QuantizeBlocks(int first, int count) =>
         ActivationQuantizer.Quantize(Data.AsSpan(first * 32, count * 32), _q.AsSpan(first * 32, count * 32), _scales.AsSpan(first, count), _sums.AsSpan(first, count));
 
-    internal void MarkQuantized() => _quantized = true;
+    internal void MarkQuantized()
+    {
+        _quantized = true;
+        _lanesReady = false;
+    }
+
+    /// <summary>
+    /// Quantizes (if needed) and lays the inputs out in <see cref="RowDot.PrepareQ4_0TokenLanes"/>'s token lanes, once
+    /// for every Q4_0 product that reads them (idempotent until the data changes).
+    /// </summary>
+    public void EnsureQ4_0Lanes()
+    {
+        EnsureQuantized();
+        if (_lanesReady) return;
+        int bytes = RowDot.Q4_0TokenLanesBytes(Count, Width);
+        if (_lanes.Length < bytes) _lanes = new byte[bytes];
+        RowDot.PrepareQ4_0TokenLanes(QuantizedAll, ScalesAll, Count, Width, _lanes);
+        _lanesReady = true;
+    }
+
+    /// <summary>The token lanes of <see cref="EnsureQ4_0Lanes"/>.</summary>
+    public ReadOnlySpan<byte> Q4_0Lanes => _lanesReady ? _lanes.AsSpan(0, RowDot.Q4_0TokenLanesBytes(Count, Width)) : throw new InvalidOperationException("EnsureQ4_0Lanes first");
 
     /// <summary>Call after changing <see cref="Data"/>.</summary>
-    public void Invalidate() => _quantized = false;
+    public void Invalidate()
+    {
+        _quantized = false;
+        _lanesReady = false;
+    }
 
     /// <summary>Reuses this batch (its <see cref="Data"/> and quantization buffers) for <paramref name="count"/> rows.</summary>
     internal void Reset(int count)
@@ -69,6 +97,7 @@ public sealed class ActivationBatch
         if ((uint)count > (uint)(Data.Length / Math.Max(1, Width))) throw new ArgumentOutOfRangeException(nameof(count), $"{count} rows of {Width} do not fit in {Data.Length} floats");
         Count = count;
         _quantized = false;
+        _lanesReady = false;
     }
 
     /// <summary>The quantized rows of all <see cref="Count"/> inputs, one after another (Count × Width).</summary>

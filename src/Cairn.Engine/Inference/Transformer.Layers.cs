@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using Cairn.Engine.Adapters;
 using Cairn.Engine.Kernels;
 using Cairn.Engine.Models;
+using Cairn.Engine.Tensors;
 
 namespace Cairn.Engine.Inference;
 
@@ -194,6 +195,8 @@ public sealed partial class Transformer
         if (x.Width != w.Cols) throw new InvalidOperationException($"{w.Name} takes {w.Cols} inputs, got {x.Width}");
         bool quantized = RowDot.NeedsQuantizedActivation(w.Type);
         if (quantized) x.EnsureQuantized();
+        s.Lanes = quantized && x.Count > 1 && w.Type == GgmlType.Q4_0 && RowDot.Q4_0TokenLanesSupported;
+        if (s.Lanes) x.EnsureQ4_0Lanes();
         s.W = w;
         s.In = x;
         s.Out = y;

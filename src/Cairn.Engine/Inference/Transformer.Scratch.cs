@@ -97,6 +97,8 @@ public sealed partial class Transformer
         public ActivationBatch? In;
         public float[]? Out;
         public bool Quantized;
+        /// <summary>Prefill of Q4_0 weights: the input batch is in token lanes (<see cref="ActivationBatch.EnsureQ4_0Lanes"/>).</summary>
+        public bool Lanes;
         public readonly Weight?[] PartW = new Weight?[3];
         public readonly float[]?[] PartY = new float[]?[3];
         public int Parts;
@@ -155,6 +157,12 @@ public sealed partial class Transformer
             var w = W!;
             var x = In!;
             int start = unitStart * TileRows, end = Math.Min(w.Rows, unitEnd * TileRows);
+            if (Lanes)
+            {
+                RowDot.ComputeRowsTokensQ4_0(RowRange(w, start, end - start), end - start, w.Cols, x.Count, x.Q4_0Lanes, Out.AsSpan(start), w.Rows);
+                return;
+            }
+
             RowDot.ComputeRowsTokens(w.Type, RowRange(w, start, end - start), end - start, w.Cols, x.Count,
                                      x.QuantizedAll, x.ScalesAll, x.SumsAll, Out.AsSpan(start), w.Rows);
         }
