@@ -141,6 +141,15 @@ public static partial class RowDot
             {
                 int nr = Math.Min(LaneRows, rowCount - r0);
                 UnpackLaneWeights(rows.Slice(r0 * rowBytes), rowBytes, nr, blocks, w);
+                // The next rows come from memory while these tiles run (the unpacking otherwise waits on them).
+                if (r0 + LaneRows < rowCount)
+                {
+                    fixed (byte* next = rows.Slice((r0 + LaneRows) * rowBytes))
+                    {
+                        int nextBytes = Math.Min(LaneRows, rowCount - r0 - LaneRows) * rowBytes;
+                        for (int o = 0; o < nextBytes; o += 64) Sse.Prefetch0(next + o);
+                    }
+                }
                 int g = 0;
                 for (; g + 2 <= groups; g += 2)
                 {
