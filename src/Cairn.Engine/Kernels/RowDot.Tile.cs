@@ -45,7 +45,7 @@ public static partial class RowDot
         else if (KernelOptions.UseVnni && rowCount >= 2 && tokens >= TokenGroup)
         {
             int groupTokens = tokens / TokenGroup * TokenGroup;
-            int offset = type switch { GgmlType.Q8_0 => Q8_0Vnni.Offset, GgmlType.Q4_0 => Q4_0Vnni.Offset, GgmlType.Q6_K => Q6_KVnni.Offset, _ => 0 };
+            int offset = type switch { GgmlType.Q8_0 => Q8_0Vnni.Offset, GgmlType.Q6_K => Q6_KVnni.Offset, _ => 0 };
             int[] starts = ArrayPool<int>.Shared.Rent(offset == 0 ? 1 : 8 * blocks * groupTokens);
             if (offset != 0) ScaledGroupSums(xq, blocks, groupTokens, offset, starts);
             ReadOnlySpan<int> sums = type == GgmlType.Q4_K ? xSums : default;
@@ -59,7 +59,6 @@ public static partial class RowDot
                     switch (type)
                     {
                         case GgmlType.Q8_0: Tile4x8Vnni512<Q8_0Vnni>(quad, rowBytes, blocks, xq, xScales, starts, t, y.Slice(r), yStride); break;
-                        case GgmlType.Q4_0: Tile4x8Vnni512<Q4_0Vnni>(quad, rowBytes, blocks, xq, xScales, starts, t, y.Slice(r), yStride); break;
                         default: Tile4x8Vnni512<Q6_KVnni>(quad, rowBytes, blocks, xq, xScales, starts, t, y.Slice(r), yStride); break;
                     }
                 }
@@ -69,7 +68,6 @@ public static partial class RowDot
                     switch (type)
                     {
                         case GgmlType.Q8_0: Tile4x4Vnni512<Q8_0Vnni>(quad, rowBytes, blocks, xq, xScales, starts, t, y.Slice(r), yStride); break;
-                        case GgmlType.Q4_0: Tile4x4Vnni512<Q4_0Vnni>(quad, rowBytes, blocks, xq, xScales, starts, t, y.Slice(r), yStride); break;
                         default: Tile4x4Vnni512<Q6_KVnni>(quad, rowBytes, blocks, xq, xScales, starts, t, y.Slice(r), yStride); break;
                     }
                 }
@@ -89,7 +87,6 @@ public static partial class RowDot
                     switch (type)
                     {
                         case GgmlType.Q8_0: if (wide) Tile2x4Vnni512<Q8_0Vnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); else Tile2x4Vnni<Q8_0Vnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); break;
-                        case GgmlType.Q4_0: if (wide) Tile2x4Vnni512<Q4_0Vnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); else Tile2x4Vnni<Q4_0Vnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); break;
                         case GgmlType.Q4_K: if (wide) Tile2x4Vnni512<Q4_KVnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); else Tile2x4Vnni<Q4_KVnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); break;
                         default: if (wide) Tile2x4Vnni512<Q6_KVnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); else Tile2x4Vnni<Q6_KVnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); break;
                     }
@@ -115,7 +112,6 @@ public static partial class RowDot
                     switch (type)
                     {
                         case GgmlType.Q8_0: Tile2x4<Q8_0Unpack>(pair, rowBytes, blocks, xq, xScales, xSums, t, y.Slice(r), yStride); break;
-                        case GgmlType.Q4_0: Tile2x4<Q4_0Unpack>(pair, rowBytes, blocks, xq, xScales, xSums, t, y.Slice(r), yStride); break;
                         case GgmlType.Q4_K: Tile2x4<Q4_KUnpack>(pair, rowBytes, blocks, xq, xScales, xSums, t, y.Slice(r), yStride); break;
                         default: Tile2x4<Q6_KUnpack>(pair, rowBytes, blocks, xq, xScales, xSums, t, y.Slice(r), yStride); break;
                     }
