@@ -79,16 +79,25 @@ public static partial class RowDot
                 }
             }
 
+            float[]? tokenTerms = null, rowTerms = null;
+            if (type == GgmlType.Q4_K && wide && rowCount >= 2 && groupTokens > 0)
+            {
+                tokenTerms = ArrayPool<float>.Shared.Rent(2 * groupTokens * blocks);
+                rowTerms = ArrayPool<float>.Shared.Rent(4 * blocks);
+                Q4_KTokenTerms(xScales, xSums, groupTokens, blocks, tokenTerms);
+            }
+
             for (; r + 2 <= rowCount; r += 2)
             {
                 ReadOnlySpan<byte> pair = rows.Slice(r * rowBytes, 2 * rowBytes);
+                if (rowTerms != null) Q4_KRowTerms(pair, rowBytes, blocks, rowTerms);
                 for (int t = 0; t < groupTokens; t += TokenGroup)
                 {
                     switch (type)
                     {
-                        case GgmlType.Q8_0: if (wide) Tile2x4Vnni512<Q8_0Vnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); else Tile2x4Vnni<Q8_0Vnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); break;
-                        case GgmlType.Q4_K: if (wide) Tile2x4Vnni512<Q4_KVnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); else Tile2x4Vnni<Q4_KVnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); break;
-                        default: if (wide) Tile2x4Vnni512<Q6_KVnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); else Tile2x4Vnni<Q6_KVnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); break;
+                        case GgmlType.Q8_0: if (wide) Tile2x4Vnni512<Q8_0Vnni>(pair, rowBytes, blocks, xq, xScales, starts, default, default, t, y.Slice(r), yStride); else Tile2x4Vnni<Q8_0Vnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); break;
+                        case GgmlType.Q4_K: if (wide) Tile2x4Vnni512<Q4_KVnni>(pair, rowBytes, blocks, xq, xScales, starts, tokenTerms, rowTerms, t, y.Slice(r), yStride); else Tile2x4Vnni<Q4_KVnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); break;
+                        default: if (wide) Tile2x4Vnni512<Q6_KVnni>(pair, rowBytes, blocks, xq, xScales, starts, default, default, t, y.Slice(r), yStride); else Tile2x4Vnni<Q6_KVnni>(pair, rowBytes, blocks, xq, xScales, sums, starts, t, y.Slice(r), yStride); break;
                     }
                 }
 
@@ -99,6 +108,8 @@ public static partial class RowDot
                 }
             }
 
+            if (tokenTerms != null) ArrayPool<float>.Shared.Return(tokenTerms);
+            if (rowTerms != null) ArrayPool<float>.Shared.Return(rowTerms);
             ArrayPool<int>.Shared.Return(starts);
         }
         else if (KernelOptions.UseAvx2)

@@ -148,7 +148,8 @@ public static partial class RowDot
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile2x4Vnni512<TBlock>(ReadOnlySpan<byte> rows, int rowBytes, int blocks, ReadOnlySpan<sbyte> xq,
-                                               ReadOnlySpan<float> xScales, ReadOnlySpan<int> xSums, ReadOnlySpan<int> starts, int t0, Span<float> y, int yStride)
+                                               ReadOnlySpan<float> xScales, ReadOnlySpan<int> starts, ReadOnlySpan<float> minTerms,
+                                               ReadOnlySpan<float> rowTerms, int t0, Span<float> y, int yStride)
         where TBlock : struct, IVnniBlock
     {
         ref byte ra = ref MemoryMarshal.GetReference(rows);
@@ -157,46 +158,94 @@ public static partial class RowDot
         ref sbyte x0 = ref Unsafe.Add(ref MemoryMarshal.GetReference(xq), t0 * cols);
         ref float s0 = ref Unsafe.Add(ref MemoryMarshal.GetReference(xScales), t0 * blocks);
         ref int g0 = ref TBlock.Offset == 0 ? ref Unsafe.As<float, int>(ref s0) : ref Unsafe.Add(ref MemoryMarshal.GetReference(starts), t0 * 8 * blocks);
-        ref int m0 = ref TBlock.HasMins ? ref Unsafe.Add(ref MemoryMarshal.GetReference(xSums), t0 * blocks) : ref Unsafe.As<float, int>(ref s0);
         ref float f16 = ref HalfBits.F16Table0;
+        // Q4_K: the two rows' d · sc and dmin · m per sub-block, decoded once for all token groups (Q4_KRowTerms), and
+        // the 4 tokens' xScales and block sums per block side by side (Q4_KTokenTerms).
+        ref float rt = ref TBlock.HasMins ? ref MemoryMarshal.GetReference(rowTerms) : ref f16;
+        ref float mt = ref TBlock.HasMins ? ref Unsafe.Add(ref MemoryMarshal.GetReference(minTerms), t0 / TokenGroup * 8 * blocks) : ref f16;
 
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;   // tokens 0..3: [row a | row b]
-        float na0 = 0f, na1 = 0f, na2 = 0f, na3 = 0f, nb0 = 0f, nb1 = 0f, nb2 = 0f, nb3 = 0f;
+        // Q4_K's min terms: [row a, tokens 0..3 | row b, tokens 0..3], each lane the reference's scalar FMA chain.
+        Vector256<float> mins = default;
         for (int b = 0; b < blocks; b++)
         {
-            TBlock.Unpack(ref ra, b, ref f16, out Vector256<byte> wa, out Vector256<float> wsa, out float dma);
-            TBlock.Unpack(ref rb, b, ref f16, out Vector256<byte> wb, out Vector256<float> wsb, out float dmb);
-            Vector512<float> ws = wsa.ToVector512Unsafe().WithUpper(wsb);
+            Vector256<byte> wa, wb;
+            Vector512<float> ws;
+            if (TBlock.HasMins)
+            {
+                wa = Q4_KQuants(ref ra, b);
+                wb = Q4_KQuants(ref rb, b);
+                ws = Vector256.Create(rt).ToVector512Unsafe().WithUpper(Vector256.Create(Unsafe.Add(ref rt, 1)));
+                Vector256<float> dm = Vector256.Create(Vector128.Create(Unsafe.Add(ref rt, 2)), Vector128.Create(Unsafe.Add(ref rt, 3)));
+                Vector128<float> xs4 = Vector128.LoadUnsafe(ref mt), sum4 = Vector128.LoadUnsafe(ref mt, 4);
+                mins = Vector256.FusedMultiplyAdd(dm * Vector256.Create(xs4, xs4), Vector256.Create(sum4, sum4), mins);
+                rt = ref Unsafe.Add(ref rt, 4);
+                mt = ref Unsafe.Add(ref mt, 8);
+            }
+            else
+            {
+                TBlock.Unpack(ref ra, b, ref f16, out wa, out Vector256<float> wsa, out _);
+                TBlock.Unpack(ref rb, b, ref f16, out wb, out Vector256<float> wsb, out _);
+                ws = wsa.ToVector512Unsafe().WithUpper(wsb);
+            }
+
             nuint xat = (nuint)(32 * b), gat = (nuint)(8 * b);
             a0 = TileToken512<TBlock>(a0, ref x0, ref g0, xat, gat, Unsafe.Add(ref s0, b), wa, wb, ws);
             a1 = TileToken512<TBlock>(a1, ref Unsafe.Add(ref x0, cols), ref Unsafe.Add(ref g0, 8 * blocks), xat, gat, Unsafe.Add(ref s0, blocks + b), wa, wb, ws);
             a2 = TileToken512<TBlock>(a2, ref Unsafe.Add(ref x0, 2 * cols), ref Unsafe.Add(ref g0, 16 * blocks), xat, gat, Unsafe.Add(ref s0, 2 * blocks + b), wa, wb, ws);
             a3 = TileToken512<TBlock>(a3, ref Unsafe.Add(ref x0, 3 * cols), ref Unsafe.Add(ref g0, 24 * blocks), xat, gat, Unsafe.Add(ref s0, 3 * blocks + b), wa, wb, ws);
-            if (TBlock.HasMins)
-            {
-                float xs0 = Unsafe.Add(ref s0, b), xs1 = Unsafe.Add(ref s0, blocks + b);
-                float xs2 = Unsafe.Add(ref s0, 2 * blocks + b), xs3 = Unsafe.Add(ref s0, 3 * blocks + b);
-                float sum0 = Unsafe.Add(ref m0, b), sum1 = Unsafe.Add(ref m0, blocks + b);
-                float sum2 = Unsafe.Add(ref m0, 2 * blocks + b), sum3 = Unsafe.Add(ref m0, 3 * blocks + b);
-                na0 = MathF.FusedMultiplyAdd(dma * xs0, sum0, na0);
-                na1 = MathF.FusedMultiplyAdd(dma * xs1, sum1, na1);
-                na2 = MathF.FusedMultiplyAdd(dma * xs2, sum2, na2);
-                na3 = MathF.FusedMultiplyAdd(dma * xs3, sum3, na3);
-                nb0 = MathF.FusedMultiplyAdd(dmb * xs0, sum0, nb0);
-                nb1 = MathF.FusedMultiplyAdd(dmb * xs1, sum1, nb1);
-                nb2 = MathF.FusedMultiplyAdd(dmb * xs2, sum2, nb2);
-                nb3 = MathF.FusedMultiplyAdd(dmb * xs3, sum3, nb3);
-            }
         }
 
-        y[t0 * yStride] = Dot.Tree8(a0.GetLower()) - na0;
-        y[t0 * yStride + 1] = Dot.Tree8(a0.GetUpper()) - nb0;
-        y[(t0 + 1) * yStride] = Dot.Tree8(a1.GetLower()) - na1;
-        y[(t0 + 1) * yStride + 1] = Dot.Tree8(a1.GetUpper()) - nb1;
-        y[(t0 + 2) * yStride] = Dot.Tree8(a2.GetLower()) - na2;
-        y[(t0 + 2) * yStride + 1] = Dot.Tree8(a2.GetUpper()) - nb2;
-        y[(t0 + 3) * yStride] = Dot.Tree8(a3.GetLower()) - na3;
-        y[(t0 + 3) * yStride + 1] = Dot.Tree8(a3.GetUpper()) - nb3;
+        y[t0 * yStride] = Dot.Tree8(a0.GetLower()) - mins.GetElement(0);
+        y[t0 * yStride + 1] = Dot.Tree8(a0.GetUpper()) - mins.GetElement(4);
+        y[(t0 + 1) * yStride] = Dot.Tree8(a1.GetLower()) - mins.GetElement(1);
+        y[(t0 + 1) * yStride + 1] = Dot.Tree8(a1.GetUpper()) - mins.GetElement(5);
+        y[(t0 + 2) * yStride] = Dot.Tree8(a2.GetLower()) - mins.GetElement(2);
+        y[(t0 + 2) * yStride + 1] = Dot.Tree8(a2.GetUpper()) - mins.GetElement(6);
+        y[(t0 + 3) * yStride] = Dot.Tree8(a3.GetLower()) - mins.GetElement(3);
+        y[(t0 + 3) * yStride + 1] = Dot.Tree8(a3.GetUpper()) - mins.GetElement(7);
+    }
+
+    /// <summary>The 32 unsigned nibbles of Q4_K sub-block b of a row (the quants part of <see cref="Q4_KVnni.Unpack"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Q4_KQuants(ref byte row, int b)
+    {
+        int sub = b & 7;
+        Vector256<byte> packed = Vector256.LoadUnsafe(ref Unsafe.Add(ref row, (b >> 3) * BlockQ4_K.Bytes + 16 + 32 * (sub >> 1)));
+        return ((sub & 1) == 0 ? packed : Vector256.ShiftRightLogical(packed.AsUInt16(), 4).AsByte()) & Vector256.Create((byte)0x0F);
+    }
+
+    /// <summary>
+    /// terms[4b] and [4b + 1] = d · sc of sub-block b of rows a and b, [4b + 2] and [4b + 3] = dmin · m: the products of
+    /// <see cref="Q4_KVnni.Unpack"/>, decoded once per row pair instead of once per token group.
+    /// </summary>
+    private static void Q4_KRowTerms(ReadOnlySpan<byte> pair, int rowBytes, int blocks, Span<float> terms)
+    {
+        ref float f16 = ref HalfBits.F16Table0;
+        for (int k = 0; k < 2; k++)
+        {
+            ref byte row = ref Unsafe.Add(ref MemoryMarshal.GetReference(pair), k * rowBytes);
+            for (int b = 0; b < blocks; b++)
+            {
+                Q4_KVnni.Unpack(ref row, b, ref f16, out _, out Vector256<float> ws, out float dm);
+                terms[4 * b + k] = ws.ToScalar();
+                terms[4 * b + 2 + k] = dm;
+            }
+        }
+    }
+
+    /// <summary>terms[8 · (g · blocks + b) + i] = xScales of token 4g + i at block b and, at + 4, its block sum as f32 (exact; i = 0..3).</summary>
+    private static void Q4_KTokenTerms(ReadOnlySpan<float> xScales, ReadOnlySpan<int> xSums, int tokens, int blocks, Span<float> terms)
+    {
+        for (int t = 0; t < tokens; t++)
+        {
+            int g = t / TokenGroup, i = t % TokenGroup;
+            for (int b = 0; b < blocks; b++)
+            {
+                terms[8 * (g * blocks + b) + i] = xScales[t * blocks + b];
+                terms[8 * (g * blocks + b) + 4 + i] = xSums[t * blocks + b];
+            }
+        }
     }
 
     /// <summary>
