@@ -50,20 +50,25 @@ public static partial class RowDot
             if (offset != 0) ScaledGroupSums(xq, blocks, groupTokens, offset, starts);
             ReadOnlySpan<int> sums = type == GgmlType.Q4_K ? xSums : default;
             bool wide = KernelOptions.UseVector512;
-            for (; wide && type != GgmlType.Q4_K && r + 4 <= rowCount; r += 4)
+            // Q4_K's min terms for the 4 × 8 tiles: per 8 tokens and block, their 8 xScales then their 8 block sums.
+            int wideTokens = type == GgmlType.Q4_K ? tokens / 8 * 8 : groupTokens;
+            float[]? minTerms = type == GgmlType.Q4_K && wide && wideTokens > 0 && rowCount >= 4 ? ArrayPool<float>.Shared.Rent(2 * wideTokens * blocks) : null;
+            if (minTerms != null) TokenMinTerms(xScales, xSums, wideTokens, blocks, minTerms);
+            for (; wide && r + 4 <= rowCount && (type != GgmlType.Q4_K || wideTokens > 0); r += 4)
             {
                 ReadOnlySpan<byte> quad = rows.Slice(r * rowBytes, 4 * rowBytes);
                 int t = 0;
-                for (; t + 2 * TokenGroup <= groupTokens; t += 2 * TokenGroup)
+                for (; t + 2 * TokenGroup <= wideTokens; t += 2 * TokenGroup)
                 {
                     switch (type)
                     {
-                        case GgmlType.Q8_0: Tile4x8Vnni512<Q8_0Vnni>(quad, rowBytes, blocks, xq, xScales, starts, t, y.Slice(r), yStride); break;
-                        default: Tile4x8Vnni512<Q6_KVnni>(quad, rowBytes, blocks, xq, xScales, starts, t, y.Slice(r), yStride); break;
+                        case GgmlType.Q8_0: Tile4x8Vnni512<Q8_0Vnni>(quad, rowBytes, blocks, xq, xScales, starts, default, t, y.Slice(r), yStride); break;
+                        case GgmlType.Q4_K: Tile4x8Vnni512<Q4_KVnni>(quad, rowBytes, blocks, xq, xScales, starts, minTerms, t, y.Slice(r), yStride); break;
+                        default: Tile4x8Vnni512<Q6_KVnni>(quad, rowBytes, blocks, xq, xScales, starts, default, t, y.Slice(r), yStride); break;
                     }
                 }
 
-                for (; t < groupTokens; t += TokenGroup)
+                for (; t < wideTokens; t += TokenGroup)
                 {
                     switch (type)
                     {
@@ -72,12 +77,14 @@ public static partial class RowDot
                     }
                 }
 
-                for (int k = 0; k < 4 && groupTokens < tokens; k++)
+                for (int k = 0; k < 4 && t < tokens; k++)
                 {
-                    ComputeTokens(type, quad.Slice(k * rowBytes, rowBytes), cols, tokens - groupTokens, xq.Slice(groupTokens * cols), xScales.Slice(groupTokens * blocks),
-                                  default, y.Slice(groupTokens * yStride + r + k), yStride);
+                    ComputeTokens(type, quad.Slice(k * rowBytes, rowBytes), cols, tokens - t, xq.Slice(t * cols), xScales.Slice(t * blocks),
+                                  type == GgmlType.Q4_K ? xSums.Slice(t * blocks) : default, y.Slice(t * yStride + r + k), yStride);
                 }
             }
+
+            if (minTerms != null) ArrayPool<float>.Shared.Return(minTerms);
 
             float[]? tokenTerms = null, rowTerms = null;
             if (type == GgmlType.Q4_K && wide && rowCount >= 2 && groupTokens > 0)
@@ -212,5 +219,20 @@ public static partial class RowDot
         Vector256<int> pb = Avx2.HorizontalAdd(Avx2.MultiplyAddAdjacent(wbl, xl), Avx2.MultiplyAddAdjacent(wbh, xh));
         accA = Vector256.FusedMultiplyAdd(wsa * xsv, Vector256.ConvertToSingle(pa), accA);
         accB = Vector256.FusedMultiplyAdd(wsb * xsv, Vector256.ConvertToSingle(pb), accB);
+    }
+
+    /// <summary>terms[16 · (g · blocks + b) + t] = xScales of token 8g + t at block b, and at + 8 its block sum as f32 (exact), for the 4 × 8 Q4_K tiles.</summary>
+    private static void TokenMinTerms(ReadOnlySpan<float> xScales, ReadOnlySpan<int> xSums, int tokens, int blocks, Span<float> terms)
+    {
+        for (int t = 0; t < tokens; t++)
+        {
+            int g = t / 8, lane = t % 8;
+            for (int b = 0; b < blocks; b++)
+            {
+                int at = 16 * (g * blocks + b) + lane;
+                terms[at] = xScales[t * blocks + b];
+                terms[at + 8] = xSums[t * blocks + b];
+            }
+        }
     }
 }

@@ -301,7 +301,8 @@ public static partial class RowDot
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile4x8Vnni512<TBlock>(ReadOnlySpan<byte> rows, int rowBytes, int blocks, ReadOnlySpan<sbyte> xq,
-                                               ReadOnlySpan<float> xScales, ReadOnlySpan<int> starts, int t0, Span<float> y, int yStride)
+                                               ReadOnlySpan<float> xScales, ReadOnlySpan<int> starts, ReadOnlySpan<float> minTerms,
+                                               int t0, Span<float> y, int yStride)
         where TBlock : struct, IVnniBlock
     {
         ref byte ra = ref MemoryMarshal.GetReference(rows);
@@ -313,12 +314,25 @@ public static partial class RowDot
 
         Vector512<float> ab0 = default, ab1 = default, ab2 = default, ab3 = default, ab4 = default, ab5 = default, ab6 = default, ab7 = default;
         Vector512<float> cd0 = default, cd1 = default, cd2 = default, cd3 = default, cd4 = default, cd5 = default, cd6 = default, cd7 = default;
+        // Q4_K's min terms, one accumulator per row with the 8 tokens in its lanes: per block (dmin · m) · xs_t and the
+        // FMA with the block sum, the reference's scalar steps for each (row, token).
+        Vector256<float> na = default, nb = default, nc = default, nd = default;
+        ref float mt = ref TBlock.HasMins ? ref Unsafe.Add(ref MemoryMarshal.GetReference(minTerms), t0 / 8 * 16 * blocks) : ref f16;
         for (int b = 0; b < blocks; b++)
         {
-            TBlock.Unpack(ref ra, b, ref f16, out Vector256<byte> wa, out Vector256<float> wsa, out _);
-            TBlock.Unpack(ref Unsafe.Add(ref ra, rs), b, ref f16, out Vector256<byte> wb, out Vector256<float> wsb, out _);
-            TBlock.Unpack(ref Unsafe.Add(ref ra, rs * 2), b, ref f16, out Vector256<byte> wc, out Vector256<float> wsc, out _);
-            TBlock.Unpack(ref Unsafe.Add(ref ra, rs * 2 + rs), b, ref f16, out Vector256<byte> wd, out Vector256<float> wsd, out _);
+            TBlock.Unpack(ref ra, b, ref f16, out Vector256<byte> wa, out Vector256<float> wsa, out float dma);
+            TBlock.Unpack(ref Unsafe.Add(ref ra, rs), b, ref f16, out Vector256<byte> wb, out Vector256<float> wsb, out float dmb);
+            TBlock.Unpack(ref Unsafe.Add(ref ra, rs * 2), b, ref f16, out Vector256<byte> wc, out Vector256<float> wsc, out float dmc);
+            TBlock.Unpack(ref Unsafe.Add(ref ra, rs * 2 + rs), b, ref f16, out Vector256<byte> wd, out Vector256<float> wsd, out float dmd);
+            if (TBlock.HasMins)
+            {
+                Vector256<float> xs8 = Vector256.LoadUnsafe(ref mt), sum8 = Vector256.LoadUnsafe(ref mt, 8);
+                na = Vector256.FusedMultiplyAdd(Vector256.Create(dma) * xs8, sum8, na);
+                nb = Vector256.FusedMultiplyAdd(Vector256.Create(dmb) * xs8, sum8, nb);
+                nc = Vector256.FusedMultiplyAdd(Vector256.Create(dmc) * xs8, sum8, nc);
+                nd = Vector256.FusedMultiplyAdd(Vector256.Create(dmd) * xs8, sum8, nd);
+                mt = ref Unsafe.Add(ref mt, 16);
+            }
             Vector512<float> wsab = wsa.ToVector512Unsafe().WithUpper(wsb), wscd = wsc.ToVector512Unsafe().WithUpper(wsd);
             ref byte xb = ref Unsafe.Add(ref x0, 32 * b);
             ref byte gb = ref Unsafe.Add(ref g0, 32 * b);
@@ -344,6 +358,17 @@ public static partial class RowDot
         Store4(y, (t0 + 5) * yStride, ab5, cd5);
         Store4(y, (t0 + 6) * yStride, ab6, cd6);
         Store4(y, (t0 + 7) * yStride, ab7, cd7);
+        if (TBlock.HasMins)
+        {
+            for (int t = 0; t < 8; t++)
+            {
+                int at = (t0 + t) * yStride;
+                y[at] -= na.GetElement(t);
+                y[at + 1] -= nb.GetElement(t);
+                y[at + 2] -= nc.GetElement(t);
+                y[at + 3] -= nd.GetElement(t);
+            }
+        }
     }
 
     /// <summary>One token's block (activation, starts and scale at <paramref name="x"/>, <paramref name="g"/>, <paramref name="s"/>) against 4 rows.</summary>
