@@ -352,11 +352,11 @@ public class RowDotTests
     [MemberData(nameof(QuantizedTypes))]
     public void Four_row_tiles_at_every_token_offset_equal_the_reference_for_lengths_up_to_300(GgmlType type)
     {
-        // 16 to 25 tokens put 4 × 8 tiles at token 0 and 8 (and 16), a 4 × 4 tile after them and a tail; the tiles
+        // (K-quants: 1 to 3 super-blocks.) 16 to 25 tokens put 4 × 8 tiles at token 0 and 8 (and 16), a 4 × 4 tile after them and a tail; the tiles
         // reach token k of a block at base + k · stride (see Tile4x8Vnni512), so every offset is checked.
         var rng = new Random(4200 + (int)type);
         int blockSize = GgmlTypeInfo.BlockSize(type);
-        for (int cols = blockSize; cols <= Math.Max(300, blockSize); cols += blockSize)
+        for (int cols = blockSize; cols <= Math.Max(300, 3 * blockSize); cols += blockSize)
         {
             int b32 = cols / 32, rowBytes = (int)GgmlTypeInfo.RowBytes(type, cols);
             foreach ((int rowCount, int tokens) in new[] { (4, 16), (5, 20), (8, 25), (11, 17), (4, 12) })
