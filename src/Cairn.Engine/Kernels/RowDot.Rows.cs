@@ -35,6 +35,7 @@ public static partial class RowDot
         KernelGuard.AtLeast(y.Length, rowCount, "y");
 
         int r = 0;
+        // Q4_0 has its own kernel (8 rows in one accumulator's lanes, RowDot.Q4_0Decode.cs); the branches below never see it.
         if (type == GgmlType.Q4_0 && KernelOptions.UseAvx2 && cols > 0)
         {
             r = Q4_0Rows(rows, rowCount, rowBytes, cols / 32, xq, xScales, y);
@@ -58,7 +59,6 @@ public static partial class RowDot
                 switch (type)
                 {
                     case GgmlType.Q8_0: Rows4Vnni<Q8_0Vnni>(group, rowBytes, blocks, xq, xScales, xSums, groupSums, out4); break;
-                    case GgmlType.Q4_0: Rows4Vnni<Q4_0Vnni>(group, rowBytes, blocks, xq, xScales, xSums, groupSums, out4); break;
                     case GgmlType.Q4_K: Rows4Q4KVnni(group, rowBytes, blocks, xq, xScales, xSums, out4); break;
                     default: Rows4Q6KVnni(group, rowBytes, blocks, xq, xScales, groupSums, out4); break;
                 }
@@ -81,7 +81,6 @@ public static partial class RowDot
                 switch (type)
                 {
                     case GgmlType.Q8_0: Rows4<Q8_0Unpack>(group, rowBytes, blocks, xq, xScales, xSums, out4); break;
-                    case GgmlType.Q4_0: Rows4<Q4_0Unpack>(group, rowBytes, blocks, xq, xScales, xSums, out4); break;
                     case GgmlType.Q4_K: Rows4<Q4_KUnpack>(group, rowBytes, blocks, xq, xScales, xSums, out4); break;
                     default: Rows4<Q6_KUnpack>(group, rowBytes, blocks, xq, xScales, xSums, out4); break;
                 }

@@ -220,6 +220,56 @@ public class RowDotTests
         }
     }
 
+    [Fact]
+    public void Q4_0_eight_row_kernel_equals_reference_for_8_to_20_rows_long_rows_and_hostile_scales()
+    {
+        // The decode kernel does 8 rows per pass and leaves the remainder to the single-row path: 8..20 rows give one
+        // or two passes plus 0..7 remainder rows. Activation bytes over the full range (-128 included), the row's f16
+        // scales sometimes 0, ±0 subnormal, the largest finite, ±inf or NaN. NaN results are compared as NaN (which
+        // NaN an FMA propagates may differ between the scalar and vector forms), everything else bit for bit.
+        var rng = new Random(1200);
+        ushort[] hostile = [0x0000, 0x8000, 0x0001, 0x83FF, 0x03FF, 0x0400, 0x7BFF, 0xFBFF, 0x7C00, 0xFC00, 0x7E00, 0x7D01];
+        // 520 blocks: past the rows whose per-block start vectors the kernel precomputes on the stack (512).
+        foreach (int blocks in Enumerable.Range(1, 12).Concat([31, 64, 176, 520]))
+        {
+            int cols = 32 * blocks, rowBytes = (int)GgmlTypeInfo.RowBytes(GgmlType.Q4_0, cols);
+            for (int rowCount = 8; rowCount <= (blocks > 200 ? 9 : 20); rowCount++)
+            {
+                bool specials = rowCount % 3 == 0;
+                byte[] rows = KernelTestData.Row(rng, GgmlType.Q4_0, cols * rowCount);
+                for (int r = 0; r < rowCount; r++)
+                    for (int b = 0; b < blocks; b++)
+                    {
+                        int roll = rng.Next(10);
+                        if (roll < 2 || (specials && roll < 4))
+                        {
+                            ushort h = hostile[rng.Next(specials ? hostile.Length : 8)];
+                            BinaryPrimitives.WriteUInt16LittleEndian(rows.AsSpan(r * rowBytes + 18 * b), h);
+                        }
+                    }
+
+                var xq = new sbyte[cols];
+                for (int i = 0; i < cols; i++) xq[i] = (sbyte)rng.Next(-128, 128);
+                if (rowCount == 13) xq.AsSpan().Fill(-128);
+                if (rowCount == 14) rows.AsSpan().Fill(0x00);   // every q = 0, d = 0: P = -8 * sum x
+                float[] scales = KernelTestData.Floats(rng, blocks, 2f);
+                if (rowCount == 15) scales[rng.Next(blocks)] = 0f;
+                var y = new float[rowCount + 1];
+                y[rowCount] = 12345f;
+                RowDot.ComputeRows(GgmlType.Q4_0, rows, rowCount, cols, [], xq, scales, [], y);
+                for (int r = 0; r < rowCount; r++)
+                {
+                    float expected = ReferenceRowDot.Compute(GgmlType.Q4_0, rows.AsSpan(r * rowBytes, rowBytes), cols, [], xq, scales, []);
+                    string context = $"cols={cols} rows={rowCount} r={r}";
+                    if (float.IsNaN(expected)) Assert.True(float.IsNaN(y[r]), context);
+                    else KernelTestData.BitEqual(expected, y[r], context);
+                }
+
+                Assert.Equal(12345f, y[rowCount]);
+            }
+        }
+    }
+
     [Theory]
     [MemberData(nameof(FloatTypes))]
     public void Float_rows_by_tokens_equal_reference_for_lengths_0_to_300_and_1_to_9_tokens(GgmlType type)
