@@ -10,7 +10,7 @@ using Cairn.Engine.Tensors;
 namespace Cairn.Engine.Kernels;
 
 /// <summary>
-/// The quantized rows with AVX2: each 32-element block's integer weights are unpacked into 32 signed bytes, widened
+/// The quantized rows with AVX2 (Q4_0 has its own order and kernel, <see cref="Q4_0RowAvx2"/>): each 32-element block's integer weights are unpacked into 32 signed bytes, widened
 /// with the activation bytes to int16 (so nothing saturates, whatever the bytes: Q8_0 weights may be -128), multiplied
 /// and pair-added to int32 (vpmaddwd), pair-added again to the 8 partial sums P_j of 4 elements, and scaled into the
 /// 8 float lanes with one FMA — <see cref="ReferenceRowDot"/>'s order exactly.
@@ -33,17 +33,6 @@ public static partial class RowDot
                 {
                     ref byte blk = ref Unsafe.Add(ref rw, b * BlockQ8_0.Bytes);
                     Vector256<sbyte> w = Vector256.LoadUnsafe(ref Unsafe.Add(ref blk, 2)).AsSByte();
-                    acc = Step(acc, w, ref rx, b, Vector256.Create(F16(ref blk) * xScales[b]));
-                }
-
-                break;
-            case GgmlType.Q4_0:
-                for (int b = 0; b < blocks; b++)
-                {
-                    ref byte blk = ref Unsafe.Add(ref rw, b * BlockQ4_0.Bytes);
-                    Vector128<byte> packed = Vector128.LoadUnsafe(ref Unsafe.Add(ref blk, 2));
-                    Vector256<byte> q = Vector256.Create(packed & Vector128.Create((byte)0x0F), Vector128.ShiftRightLogical(packed, 4));
-                    Vector256<sbyte> w = q.AsSByte() - Vector256.Create((sbyte)8);
                     acc = Step(acc, w, ref rx, b, Vector256.Create(F16(ref blk) * xScales[b]));
                 }
 

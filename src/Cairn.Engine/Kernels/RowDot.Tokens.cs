@@ -46,7 +46,6 @@ public static partial class RowDot
                 switch (type)
                 {
                     case GgmlType.Q8_0: Group4<Q8_0Unpack>(row, blocks, xq, xScales, xSums, t, y, yStride); break;
-                    case GgmlType.Q4_0: Group4<Q4_0Unpack>(row, blocks, xq, xScales, xSums, t, y, yStride); break;
                     case GgmlType.Q4_K: Group4<Q4_KUnpack>(row, blocks, xq, xScales, xSums, t, y, yStride); break;
                     default: Group4<Q6_KUnpack>(row, blocks, xq, xScales, xSums, t, y, yStride); break;
                 }
@@ -148,22 +147,6 @@ public static partial class RowDot
         {
             ref byte blk = ref Unsafe.Add(ref row, b * BlockQ8_0.Bytes);
             w = Vector256.LoadUnsafe(ref Unsafe.Add(ref blk, 2)).AsSByte();
-            wscale = Vector256.Create(F16(ref blk));
-            dm = 0f;
-        }
-    }
-
-    private struct Q4_0Unpack : IBlockUnpack
-    {
-        public static bool HasMins => false;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Unpack(ref byte row, int b, out Vector256<sbyte> w, out Vector256<float> wscale, out float dm)
-        {
-            ref byte blk = ref Unsafe.Add(ref row, b * BlockQ4_0.Bytes);
-            Vector128<byte> packed = Vector128.LoadUnsafe(ref Unsafe.Add(ref blk, 2));
-            Vector256<byte> q = Vector256.Create(packed & Vector128.Create((byte)0x0F), Vector128.ShiftRightLogical(packed, 4));
-            w = q.AsSByte() - Vector256.Create((sbyte)8);
             wscale = Vector256.Create(F16(ref blk));
             dm = 0f;
         }

@@ -10,7 +10,7 @@ namespace Cairn.Engine.Kernels;
 /// The quantized rows with AVX-VNNI: one <c>vpdpbusd</c> gives a block's 8 partial sums P_j (4 products each, in
 /// int32, exactly: no intermediate saturates) already in <see cref="Reference.ReferenceRowDot"/>'s lane order. It
 /// multiplies unsigned by signed bytes, so each weight type is fed as an unsigned integer u = w + c with a constant c
-/// (Q8_0: w XOR 0x80 = w + 128; Q4_0: the nibble q = w + 8; Q6_K: q = w + 32; Q4_K: q itself, c = 0), and the
+/// (Q8_0: w XOR 0x80 = w + 128; Q6_K: q = w + 32; Q4_K: q itself, c = 0; Q4_0 has its own kernels, RowDot.Q4_0*.cs), and the
 /// accumulator starts at −c · Σ_{4 elements} x, so that Σ u·x − c·Σx = Σ w·x: the same integers P_j. The float work per
 /// block is then the reference's: s_j = wscale_j · xScales[b] (one product), acc_j = fma(s_j, P_j, acc_j).
 /// <para>f16 block scales are converted by table (<see cref="HalfBits.F16At"/>, the table taken once per call), the same bits as the reference.</para>
@@ -613,24 +613,6 @@ public static partial class RowDot
         {
             ref byte blk = ref Unsafe.Add(ref row, b * BlockQ8_0.Bytes);
             u = Vector256.LoadUnsafe(ref Unsafe.Add(ref blk, 2)) ^ Vector256.Create((byte)0x80);
-            wscale = Vector256.Create(HalfBits.F16At(ref f16, ref blk));
-            dm = 0f;
-        }
-    }
-
-    private struct Q4_0Vnni : IVnniBlock
-    {
-        public static int Offset => 8;
-        public static bool HasMins => false;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Unpack(ref byte row, int b, ref float f16, out Vector256<byte> u, out Vector256<float> wscale, out float dm)
-        {
-            ref byte blk = ref Unsafe.Add(ref row, b * BlockQ4_0.Bytes);
-            Vector128<byte> packed = Vector128.LoadUnsafe(ref Unsafe.Add(ref blk, 2));
-            // [packed | packed], the upper half shifted right by 4 (bits crossing into a byte are masked off).
-            Vector256<uint> both = Vector256.Create(packed, packed).AsUInt32();
-            u = Avx2.ShiftRightLogicalVariable(both, Vector256.Create(0u, 0, 0, 0, 4, 4, 4, 4)).AsByte() & Vector256.Create((byte)0x0F);
             wscale = Vector256.Create(HalfBits.F16At(ref f16, ref blk));
             dm = 0f;
         }
