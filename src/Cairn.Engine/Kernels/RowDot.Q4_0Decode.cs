@@ -144,15 +144,20 @@ public static partial class RowDot
         }
     }
 
-    /// <summary>acc + the u8 × s8 dot products of 4 of (u0, x0) and (u1, x1), per int32 lane (exact for u ≤ 15).</summary>
+    /// <summary>acc + the u8 × s8 dot products of 4 per int32 lane, of (u, x) or of (u0, x0) and (u1, x1) (exact for u ≤ 15).
+    /// The Q4_0 decode and prefill kernels are generic over it: AVX-VNNI or plain AVX2.</summary>
     private interface IDot4
     {
+        static abstract Vector256<int> Dot(Vector256<int> acc, Vector256<byte> u, Vector256<sbyte> x);
         static abstract Vector256<int> Dot(Vector256<int> acc, Vector256<byte> u0, Vector256<sbyte> x0, Vector256<byte> u1, Vector256<sbyte> x1);
     }
 
     /// <summary><c>vpdpbusd</c> twice (AVX-VNNI).</summary>
     private struct DotVnni : IDot4
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Dot(Vector256<int> acc, Vector256<byte> u, Vector256<sbyte> x) => AvxVnni.MultiplyWideningAndAdd(acc, u, x);
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<int> Dot(Vector256<int> acc, Vector256<byte> u0, Vector256<sbyte> x0, Vector256<byte> u1, Vector256<sbyte> x1) =>
             AvxVnni.MultiplyWideningAndAdd(AvxVnni.MultiplyWideningAndAdd(acc, u0, x0), u1, x1);
@@ -162,6 +167,10 @@ public static partial class RowDot
     /// the two products' pairs added at most 7680: no saturation), then <c>vpmaddwd</c> with ones to int32.</summary>
     private struct DotAvx2 : IDot4
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Dot(Vector256<int> acc, Vector256<byte> u, Vector256<sbyte> x) =>
+            acc + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u, x), Vector256.Create((short)1));
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<int> Dot(Vector256<int> acc, Vector256<byte> u0, Vector256<sbyte> x0, Vector256<byte> u1, Vector256<sbyte> x1) =>
             acc + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u0, x0) + Avx2.MultiplyAddAdjacent(u1, x1), Vector256.Create((short)1));

@@ -102,8 +102,8 @@ public static partial class RowDot
         KernelGuard.AtLeast(lanes.Length, Q4_0TokenLanesBytes(tokens, cols), "lanes");
         KernelGuard.AtLeast(y.Length, (tokens - 1) * yStride + rowCount, "y");
         if (!KernelOptions.UseAvx2) throw new PlatformNotSupportedException("the token-lane Q4_0 kernel needs AVX2");
-        if (KernelOptions.UseVnni) LaneTiles<LaneDotVnni>(rows, rowCount, rowBytes, cols / 32, tokens, lanes, y, yStride);
-        else LaneTiles<LaneDotAvx2>(rows, rowCount, rowBytes, cols / 32, tokens, lanes, y, yStride);
+        if (KernelOptions.UseVnni) LaneTiles<DotVnni>(rows, rowCount, rowBytes, cols / 32, tokens, lanes, y, yStride);
+        else LaneTiles<DotAvx2>(rows, rowCount, rowBytes, cols / 32, tokens, lanes, y, yStride);
     }
 
     /// <summary>Whether <see cref="ComputeRowsTokensQ4_0"/> runs on this machine (it needs AVX2).</summary>
@@ -118,8 +118,8 @@ public static partial class RowDot
         int bytes = Q4_0TokenLanesBytes(tokens, 32 * blocks);
         byte[] lanes = ArrayPool<byte>.Shared.Rent(bytes);
         PrepareQ4_0TokenLanes(xq, xScales, tokens, 32 * blocks, lanes);
-        if (KernelOptions.UseVnni) LaneTiles<LaneDotVnni>(rows, rowCount, rowBytes, blocks, tokens, lanes, y, yStride);
-        else LaneTiles<LaneDotAvx2>(rows, rowCount, rowBytes, blocks, tokens, lanes, y, yStride);
+        if (KernelOptions.UseVnni) LaneTiles<DotVnni>(rows, rowCount, rowBytes, blocks, tokens, lanes, y, yStride);
+        else LaneTiles<DotAvx2>(rows, rowCount, rowBytes, blocks, tokens, lanes, y, yStride);
         ArrayPool<byte>.Shared.Return(lanes);
         return rowCount;
     }
@@ -128,7 +128,7 @@ public static partial class RowDot
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void LaneTiles<TDot>(ReadOnlySpan<byte> rows, int rowCount, int rowBytes, int blocks, int tokens,
                                                ReadOnlySpan<byte> lanes, Span<float> y, int yStride)
-        where TDot : struct, ILaneDot
+        where TDot : struct, IDot4
     {
         int need = blocks * LaneWeightBytes;
         byte[] wbuf = t_laneWeights is { } have && have.Length >= need ? have : (t_laneWeights = new byte[Math.Max(need, 64 * LaneWeightBytes)]);
@@ -212,7 +212,7 @@ public static partial class RowDot
     /// <summary>4 rows × 16 tokens (two token-lane groups): 8 int32 block sums and 8 f32 accumulators in registers.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Tile4x16<TDot>(byte* w, byte* a0, byte* a1, int blocks, float* tile)
-        where TDot : struct, ILaneDot
+        where TDot : struct, IDot4
     {
         Vector256<float> f00 = default, f01 = default, f10 = default, f11 = default, f20 = default, f21 = default, f30 = default, f31 = default;
         for (int b = 0; b < blocks; b++)
@@ -265,7 +265,7 @@ public static partial class RowDot
     /// <summary>4 rows × 8 tokens (one token-lane group), for an odd last group.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Tile4x8<TDot>(byte* w, byte* a0, int blocks, float* tile)
-        where TDot : struct, ILaneDot
+        where TDot : struct, IDot4
     {
         Vector256<float> f0 = default, f1 = default, f2 = default, f3 = default;
         for (int b = 0; b < blocks; b++)
@@ -295,26 +295,5 @@ public static partial class RowDot
         f1.Store(tile + 8);
         f2.Store(tile + 16);
         f3.Store(tile + 24);
-    }
-
-    /// <summary>acc + the 4-byte dot products of unsigned <paramref name="u"/> and signed <paramref name="x"/> in each int32 lane (exact).</summary>
-    private interface ILaneDot
-    {
-        static abstract Vector256<int> Dot(Vector256<int> acc, Vector256<byte> u, Vector256<sbyte> x);
-    }
-
-    /// <summary><c>vpdpbusd</c>.</summary>
-    private struct LaneDotVnni : ILaneDot
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<int> Dot(Vector256<int> acc, Vector256<byte> u, Vector256<sbyte> x) => AvxVnni.MultiplyWideningAndAdd(acc, u, x);
-    }
-
-    /// <summary><c>vpmaddubsw</c> (pairs of u8 × s8 into int16: nibbles times |x| ≤ 128 stay within 3840, no saturation) and <c>vpmaddwd</c> by ones.</summary>
-    private struct LaneDotAvx2 : ILaneDot
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<int> Dot(Vector256<int> acc, Vector256<byte> u, Vector256<sbyte> x) =>
-            acc + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u, x), Vector256.Create((short)1));
     }
 }
