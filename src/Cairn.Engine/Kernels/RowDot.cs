@@ -33,6 +33,7 @@ public static partial class RowDot
             default:
                 if (type == GgmlType.Q4_0 && KernelOptions.UseAvx2) return Q4_0RowAvx2(row, cols / 32, xq, xScales);
                 if (KernelOptions.UseAvx2) return QuantizedAvx2(type, row, cols, xq, xScales, xSums);
+                if (KernelOptions.UseVector128) return Quantized128(type, row, cols, xq, xScales, xSums);
                 return ReferenceRowDot.Compute(type, row, cols, x, xq, xScales, xSums);
         }
     }
