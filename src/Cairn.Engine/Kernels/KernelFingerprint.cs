@@ -30,7 +30,9 @@ public static class KernelFingerprint
         foreach (GgmlType type in Types)
         {
             int blockSize = GgmlTypeInfo.BlockSize(type);
-            foreach (int blocks in new[] { 1, 2, 3, 5 })
+            // 32-element blocks: every row length from 0 to 288 (the whole-block Q4_0 order, the 128-bit path's tails).
+            int[] counts = blockSize == 32 ? [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] : [1, 2, 3, 5];
+            foreach (int blocks in counts)
             {
                 RowCase(rng, sink, type, blockSize == 1 ? 37 * blocks : blockSize * blocks, referenceOnly);
             }
