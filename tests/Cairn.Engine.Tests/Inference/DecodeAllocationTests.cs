@@ -11,6 +11,7 @@ namespace Cairn.Engine.Tests.Inference;
 public sealed class DecodeAllocationTests
 {
     private const int Tokens = 32;
+    private const int Windows = 3;
 
     [Theory]
     [InlineData(GgmlType.F32, 1)]
@@ -28,15 +29,24 @@ public sealed class DecodeAllocationTests
             var t = new Transformer(model, threads);
             var session = t.CreateSession();
             var logits = new float[model.Config.VocabSize];
-            int[] tokens = Enumerable.Range(0, 2 * Tokens + 8).Select(i => 3 + i * 29 % (model.Config.VocabSize - 3)).ToArray();
+            int[] tokens = Enumerable.Range(0, (Windows + 1) * Tokens + 8).Select(i => 3 + i * 29 % (model.Config.VocabSize - 3)).ToArray();
             t.Forward(session, tokens.AsSpan(0, 4), logits); // prompt, first KV chunk, kept buffers
             for (int i = 4; i < 8 + Tokens; i++) t.Forward(session, tokens.AsSpan(i, 1), logits); // warm-up (JIT tiers, pools)
 
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 8 + Tokens; i < 8 + 2 * Tokens; i++) t.Forward(session, tokens.AsSpan(i, 1), logits);
-            long perToken = (GC.GetAllocatedBytesForCurrentThread() - before) / Tokens;
+            // A loop that allocates per token does so in every window. Under the rest of the suite's load the runtime
+            // itself has allocated a few KB on this thread in one window now and then (tier-up of methods whose call
+            // counting the load had delayed: 131 and 202 bytes per token over one window, once each in CI), so a clean
+            // window among the next few is what is required.
+            var perToken = new List<long>();
+            for (int w = 0; w < Windows && !perToken.Contains(0); w++)
+            {
+                int first = 8 + (w + 1) * Tokens;
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                for (int i = first; i < first + Tokens; i++) t.Forward(session, tokens.AsSpan(i, 1), logits);
+                perToken.Add((GC.GetAllocatedBytesForCurrentThread() - before) / Tokens);
+            }
 
-            Assert.True(perToken == 0, $"{type}, {threads} threads: {perToken} bytes allocated per decoded token");
+            Assert.True(perToken.Contains(0), $"{type}, {threads} threads: bytes allocated per decoded token in {Windows} windows of {Tokens}: {string.Join(", ", perToken)}");
         }
         finally
         {
