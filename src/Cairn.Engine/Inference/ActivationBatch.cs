@@ -61,6 +61,36 @@ public sealed class ActivationBatch
     internal void QuantizeBlocks(int first, int count) =>
         ActivationQuantizer.Quantize(Data.AsSpan(first * 32, count * 32), _q.AsSpan(first * 32, count * 32), _scales.AsSpan(first, count), _sums.AsSpan(first, count));
 
+    /// <summary>Whether the quantized rows are current (<see cref="EnsureQuantized"/> or <see cref="MarkQuantized"/> since the last change).</summary>
+    internal bool IsQuantized => _quantized;
+
+    /// <summary>Quantizes rows [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>), for several
+    /// threads splitting <see cref="EnsureQuantized"/>'s work (each row's blocks depend on that row only); after
+    /// <see cref="EnsureBuffers"/>, then <see cref="MarkQuantized"/> once all are done.</summary>
+    internal void QuantizeRows(int first, int count)
+    {
+        int blocks = Width / 32;
+        for (int i = first; i < first + count; i++)
+            ActivationQuantizer.Quantize(Row(i), _q.AsSpan(i * Width, Width), _scales.AsSpan(i * blocks, blocks), _sums.AsSpan(i * blocks, blocks));
+    }
+
+    /// <summary>Whether the token lanes are current.</summary>
+    internal bool HasQ4_0Lanes => _lanesReady;
+
+    /// <summary>Makes the token-lane buffer (before <see cref="PrepareQ4_0LaneGroups"/> runs on several threads).</summary>
+    internal void EnsureLaneBuffer()
+    {
+        int bytes = RowDot.Q4_0TokenLanesBytes(Count, Width);
+        if (_lanes.Length < bytes) _lanes = new byte[bytes];
+    }
+
+    /// <summary>Lays out 8-token groups [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>) in
+    /// token lanes (quantized rows current, after <see cref="EnsureLaneBuffer"/>); <see cref="MarkQ4_0Lanes"/> once all are done.</summary>
+    internal void PrepareQ4_0LaneGroups(int first, int count) =>
+        RowDot.PrepareQ4_0TokenLanes(QuantizedAll, ScalesAll, Count, Width, _lanes, first, count);
+
+    internal void MarkQ4_0Lanes() => _lanesReady = true;
+
     internal void MarkQuantized()
     {
         _quantized = true;
@@ -75,8 +105,7 @@ public sealed class ActivationBatch
     {
         EnsureQuantized();
         if (_lanesReady) return;
-        int bytes = RowDot.Q4_0TokenLanesBytes(Count, Width);
-        if (_lanes.Length < bytes) _lanes = new byte[bytes];
+        EnsureLaneBuffer();
         RowDot.PrepareQ4_0TokenLanes(QuantizedAll, ScalesAll, Count, Width, _lanes);
         _lanesReady = true;
     }

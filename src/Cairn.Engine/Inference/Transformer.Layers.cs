@@ -194,9 +194,16 @@ public sealed partial class Transformer
     {
         if (x.Width != w.Cols) throw new InvalidOperationException($"{w.Name} takes {w.Cols} inputs, got {x.Width}");
         bool quantized = RowDot.NeedsQuantizedActivation(w.Type);
-        if (quantized) x.EnsureQuantized();
+        if (quantized) Quantize(s, x);
         s.Lanes = quantized && x.Count > 1 && w.Type == GgmlType.Q4_0 && RowDot.Q4_0TokenLanesSupported;
-        if (s.Lanes) x.EnsureQ4_0Lanes();
+        if (s.Lanes && !x.HasQ4_0Lanes)
+        {
+            // Prefill: the threads split the layout by 8-token groups, as they split the quantization by tokens.
+            x.EnsureLaneBuffer();
+            s.In = x;
+            _parallel.For((x.Count + 7) / 8, 1, s.LaneGroupsBody, chunksPerThread: 1);
+            x.MarkQ4_0Lanes();
+        }
         s.W = w;
         s.In = x;
         s.Out = y;
@@ -204,6 +211,23 @@ public sealed partial class Transformer
         if (x.Count == 1) _parallel.ForGuided(w.Rows, 16, s.MatMulRowsBody);
         else if (quantized) _parallel.For((w.Rows + TileRows - 1) / TileRows, 4, s.MatMulTilesBody, chunksPerThread: 16);
         else _parallel.For(w.Rows, 4, s.MatMulFloatBody);
+    }
+
+    /// <summary>
+    /// <see cref="ActivationBatch.EnsureQuantized"/>, with the tokens of a batch split between the threads (each token's
+    /// blocks are the same function of its own row either way); one token is quantized on the calling thread.
+    /// </summary>
+    private void Quantize(Scratch s, ActivationBatch x)
+    {
+        if (x.Count <= 1 || x.IsQuantized)
+        {
+            x.EnsureQuantized();
+            return;
+        }
+        x.EnsureBuffers();
+        s.In = x;
+        _parallel.For(x.Count, 1, s.QuantizeRowsBody, chunksPerThread: 1);
+        x.MarkQuantized();
     }
 
     /// <summary>Rows [start, start + count) of <paramref name="w"/> as one span.</summary>

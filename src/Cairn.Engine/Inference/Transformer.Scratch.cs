@@ -63,6 +63,8 @@ public sealed partial class Transformer
             NormedBatch = new ActivationBatch(Normed, 0, c.Dim);
             MatMulRowsBody = MatMulRows;
             MatMulTilesBody = MatMulTiles;
+            QuantizeRowsBody = (start, end) => In!.QuantizeRows(start, end - start);
+            LaneGroupsBody = (start, end) => In!.PrepareQ4_0LaneGroups(start, end - start);
             MatMulFloatBody = MatMulFloat;
             MatMulsBody = MatMulsRows;
             AttentionBody = AttentionUnits;
@@ -104,6 +106,7 @@ public sealed partial class Transformer
         public int Parts;
         public int AttLayer;
         public readonly Action<int, int> MatMulRowsBody, MatMulTilesBody, MatMulFloatBody, MatMulsBody, AttentionBody, GateUpSiluBody;
+        public readonly Action<int, int> QuantizeRowsBody, LaneGroupsBody;
 
         public void Prepare(int n)
         {

@@ -39,7 +39,14 @@ public static partial class RowDot
     /// block per token (the Q4_0 offset, so that Σ q·x − 8·Σx = Σ (q − 8)·x); bytes 288..319 the f32 xScales. Missing
     /// tokens of the last group are zero throughout.
     /// </summary>
-    public static void PrepareQ4_0TokenLanes(ReadOnlySpan<sbyte> xq, ReadOnlySpan<float> xScales, int tokens, int cols, Span<byte> lanes)
+    public static void PrepareQ4_0TokenLanes(ReadOnlySpan<sbyte> xq, ReadOnlySpan<float> xScales, int tokens, int cols, Span<byte> lanes) =>
+        PrepareQ4_0TokenLanes(xq, xScales, tokens, cols, lanes, 0, (Math.Max(tokens, 0) + 7) / 8);
+
+    /// <summary><see cref="PrepareQ4_0TokenLanes(ReadOnlySpan{sbyte}, ReadOnlySpan{float}, int, int, Span{byte})"/> for
+    /// the 8-token groups [<paramref name="firstGroup"/>, <paramref name="firstGroup"/> + <paramref name="groupCount"/>)
+    /// only (each group's records depend on its tokens only), so that threads can split the work.</summary>
+    internal static void PrepareQ4_0TokenLanes(ReadOnlySpan<sbyte> xq, ReadOnlySpan<float> xScales, int tokens, int cols, Span<byte> lanes,
+                                               int firstGroup, int groupCount)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(tokens);
         if (cols < 0 || cols % 32 != 0) throw new ArgumentException($"cols must be a non-negative multiple of 32, got {cols}", nameof(cols));
@@ -48,10 +55,12 @@ public static partial class RowDot
         KernelGuard.AtLeast(xScales.Length, tokens * blocks, "xScales");
         KernelGuard.AtLeast(lanes.Length, Q4_0TokenLanesBytes(tokens, cols), "lanes");
         int groups = (tokens + 7) / 8;
+        if (firstGroup < 0 || groupCount < 0 || firstGroup > groups - groupCount)
+            throw new ArgumentOutOfRangeException(nameof(firstGroup), $"groups [{firstGroup}, {firstGroup + groupCount}) are not within the {groups} of {tokens} tokens");
         ref sbyte rx = ref MemoryMarshal.GetReference(xq);
         ref float rs = ref MemoryMarshal.GetReference(xScales);
         ref byte rl = ref MemoryMarshal.GetReference(lanes);
-        for (int g = 0; g < groups; g++)
+        for (int g = firstGroup; g < firstGroup + groupCount; g++)
         {
             int present = Math.Min(8, tokens - 8 * g);
             for (int b = 0; b < blocks; b++)

@@ -131,6 +131,48 @@ public class Q4_0TokenLanesTests
     }
 
     [Fact]
+    public void Lanes_prepared_group_by_group_equal_lanes_prepared_at_once()
+    {
+        var rng = new Random(75);
+        const int cols = 96, tokens = 21;
+        var (_, xq, scales) = Case(rng, 1, cols, tokens, fullRangeBytes: true);
+        var whole = new byte[RowDot.Q4_0TokenLanesBytes(tokens, cols)];
+        RowDot.PrepareQ4_0TokenLanes(xq, scales, tokens, cols, whole);
+        var pieces = new byte[whole.Length];
+        Array.Fill(pieces, (byte)0x5A);
+        RowDot.PrepareQ4_0TokenLanes(xq, scales, tokens, cols, pieces, 2, 1);   // the threads' split, in another order
+        RowDot.PrepareQ4_0TokenLanes(xq, scales, tokens, cols, pieces, 0, 2);
+        Assert.Equal(whole, pieces);
+        Assert.Throws<ArgumentOutOfRangeException>(() => RowDot.PrepareQ4_0TokenLanes(xq, scales, tokens, cols, pieces, 2, 2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => RowDot.PrepareQ4_0TokenLanes(xq, scales, tokens, cols, pieces, -1, 1));
+    }
+
+    [Fact]
+    public void A_batch_quantized_token_by_token_equals_one_quantized_at_once()
+    {
+        var rng = new Random(76);
+        const int cols = 64, tokens = 9;
+        float[] data = KernelTestData.Floats(rng, tokens * cols, 5f);
+        var once = new ActivationBatch(data, tokens, cols);
+        once.EnsureQ4_0Lanes();
+        var split = new ActivationBatch(data, tokens, cols);
+        split.EnsureBuffers();
+        split.QuantizeRows(5, 4);
+        split.QuantizeRows(0, 5);
+        split.MarkQuantized();
+        Assert.True(split.IsQuantized);
+        Assert.False(split.HasQ4_0Lanes);
+        split.EnsureLaneBuffer();
+        split.PrepareQ4_0LaneGroups(1, 1);
+        split.PrepareQ4_0LaneGroups(0, 1);
+        split.MarkQ4_0Lanes();
+        Assert.Equal(once.QuantizedAll.ToArray(), split.QuantizedAll.ToArray());
+        Assert.Equal(once.ScalesAll.ToArray(), split.ScalesAll.ToArray());
+        Assert.Equal(once.SumsAll.ToArray(), split.SumsAll.ToArray());
+        Assert.Equal(once.Q4_0Lanes.ToArray(), split.Q4_0Lanes.ToArray());
+    }
+
+    [Fact]
     public void A_batch_lays_its_lanes_out_again_after_its_data_changes()
     {
         var rng = new Random(74);
