@@ -127,8 +127,7 @@ public static partial class RowDot
         int bytes = Q4_0TokenLanesBytes(tokens, 32 * blocks);
         byte[] lanes = ArrayPool<byte>.Shared.Rent(bytes);
         PrepareQ4_0TokenLanes(xq, xScales, tokens, 32 * blocks, lanes);
-        if (KernelOptions.UseVnni) LaneTiles<DotVnni>(rows, rowCount, rowBytes, blocks, tokens, lanes, y, yStride);
-        else LaneTiles<DotAvx2>(rows, rowCount, rowBytes, blocks, tokens, lanes, y, yStride);
+        ComputeRowsTokensQ4_0(rows, rowCount, 32 * blocks, tokens, lanes, y, yStride);
         ArrayPool<byte>.Shared.Return(lanes);
         return rowCount;
     }

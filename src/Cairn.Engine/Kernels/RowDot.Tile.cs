@@ -53,7 +53,7 @@ public static partial class RowDot
             // Q4_K's min terms for the 4 × 8 tiles: per 8 tokens and block, their 8 xScales then their 8 block sums.
             int wideTokens = type == GgmlType.Q4_K ? tokens / 8 * 8 : groupTokens;
             float[]? minTerms = type == GgmlType.Q4_K && wide && wideTokens > 0 && rowCount >= 4 ? ArrayPool<float>.Shared.Rent(2 * wideTokens * blocks) : null;
-            if (minTerms != null) TokenMinTerms(xScales, xSums, wideTokens, blocks, minTerms);
+            if (minTerms != null) Q4_KTokenTerms(xScales, xSums, wideTokens, blocks, 8, minTerms);
             for (; wide && r + 4 <= rowCount && (type != GgmlType.Q4_K || wideTokens > 0); r += 4)
             {
                 ReadOnlySpan<byte> quad = rows.Slice(r * rowBytes, 4 * rowBytes);
@@ -91,7 +91,7 @@ public static partial class RowDot
             {
                 tokenTerms = ArrayPool<float>.Shared.Rent(2 * groupTokens * blocks);
                 rowTerms = ArrayPool<float>.Shared.Rent(4 * blocks);
-                Q4_KTokenTerms(xScales, xSums, groupTokens, blocks, tokenTerms);
+                Q4_KTokenTerms(xScales, xSums, groupTokens, blocks, TokenGroup, tokenTerms);
             }
 
             for (; r + 2 <= rowCount; r += 2)
@@ -221,17 +221,21 @@ public static partial class RowDot
         accB = Vector256.FusedMultiplyAdd(wsb * xsv, Vector256.ConvertToSingle(pb), accB);
     }
 
-    /// <summary>terms[16 · (g · blocks + b) + t] = xScales of token 8g + t at block b, and at + 8 its block sum as f32 (exact), for the 4 × 8 Q4_K tiles.</summary>
-    private static void TokenMinTerms(ReadOnlySpan<float> xScales, ReadOnlySpan<int> xSums, int tokens, int blocks, Span<float> terms)
+    /// <summary>
+    /// Q4_K's min-term inputs for the tiles, token groups of <paramref name="width"/> side by side: for group g and block
+    /// b, terms[2 · width · (g · blocks + b) + i] = xScales of token g · width + i and, at + width, its block sum as f32
+    /// (exact).
+    /// </summary>
+    private static void Q4_KTokenTerms(ReadOnlySpan<float> xScales, ReadOnlySpan<int> xSums, int tokens, int blocks, int width, Span<float> terms)
     {
         for (int t = 0; t < tokens; t++)
         {
-            int g = t / 8, lane = t % 8;
+            int g = t / width, i = t % width;
             for (int b = 0; b < blocks; b++)
             {
-                int at = 16 * (g * blocks + b) + lane;
+                int at = 2 * width * (g * blocks + b) + i;
                 terms[at] = xScales[t * blocks + b];
-                terms[at + 8] = xSums[t * blocks + b];
+                terms[at + width] = xSums[t * blocks + b];
             }
         }
     }

@@ -235,20 +235,6 @@ public static partial class RowDot
         }
     }
 
-    /// <summary>terms[8 · (g · blocks + b) + i] = xScales of token 4g + i at block b and, at + 4, its block sum as f32 (exact; i = 0..3).</summary>
-    private static void Q4_KTokenTerms(ReadOnlySpan<float> xScales, ReadOnlySpan<int> xSums, int tokens, int blocks, Span<float> terms)
-    {
-        for (int t = 0; t < tokens; t++)
-        {
-            int g = t / TokenGroup, i = t % TokenGroup;
-            for (int b = 0; b < blocks; b++)
-            {
-                terms[8 * (g * blocks + b) + i] = xScales[t * blocks + b];
-                terms[8 * (g * blocks + b) + 4 + i] = xSums[t * blocks + b];
-            }
-        }
-    }
-
     /// <summary>
     /// Rows 0..3 × tokens [t0, t0 + 4) for the types without mins: <see cref="Tile2x4Vnni512{TBlock}"/> twice over,
     /// sharing each token's activation load, start and scale between the two row pairs. 8 accumulators.

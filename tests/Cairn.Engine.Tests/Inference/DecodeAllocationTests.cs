@@ -33,10 +33,10 @@ public sealed class DecodeAllocationTests
             t.Forward(session, tokens.AsSpan(0, 4), logits); // prompt, first KV chunk, kept buffers
             for (int i = 4; i < 8 + Tokens; i++) t.Forward(session, tokens.AsSpan(i, 1), logits); // warm-up (JIT tiers, pools)
 
-            // A loop that allocates per token does so in every window. Under the rest of the suite's load the runtime
-            // itself has allocated a few KB on this thread in one window now and then (tier-up of methods whose call
-            // counting the load had delayed: 131 and 202 bytes per token over one window, once each in CI), so a clean
-            // window among the next few is what is required.
+            // A loop that allocates per token does so in every window. Under the rest of the suite's load a few KB were
+            // allocated on this thread in one window now and then (131 and 202 bytes per token over one window, once
+            // each in full-suite runs, never alone; the source is not pinned down — most likely the runtime's delayed
+            // tier-up), so a clean window among the next few is what is required.
             var perToken = new List<long>();
             for (int w = 0; w < Windows && !perToken.Contains(0); w++)
             {

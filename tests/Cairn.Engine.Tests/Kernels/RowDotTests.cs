@@ -369,31 +369,10 @@ public class RowDotTests
         int blockSize = GgmlTypeInfo.BlockSize(type);
         foreach (int blocks in new[] { 1, 2, 3, 5, 8, 12 })
         {
-            int cols = blocks * blockSize, b32 = cols / 32, rowBytes = (int)GgmlTypeInfo.RowBytes(type, cols);
+            int cols = blocks * blockSize;
             foreach ((int rowCount, int tokens) in new[] { (1, 1), (2, 4), (3, 5), (4, 8), (5, 9), (2, 3), (7, 6), (6, 1) })
             {
-                byte[] rows = KernelTestData.Row(rng, type, cols * rowCount);
-                var xq = new sbyte[tokens * cols];
-                var scales = new float[tokens * b32];
-                var sums = new int[tokens * b32];
-                for (int t = 0; t < tokens; t++)
-                {
-                    float[] x = KernelTestData.Floats(rng, cols, 4f);
-                    ActivationQuantizer.Quantize(x, xq.AsSpan(t * cols, cols), scales.AsSpan(t * b32, b32), sums.AsSpan(t * b32, b32));
-                }
-
-                int stride = rowCount + 2;
-                var y = new float[(tokens - 1) * stride + rowCount];
-                RowDot.ComputeRowsTokens(type, rows, rowCount, cols, tokens, xq, scales, sums, y, stride);
-                for (int t = 0; t < tokens; t++)
-                {
-                    for (int r = 0; r < rowCount; r++)
-                    {
-                        float expected = ReferenceRowDot.Compute(type, rows.AsSpan(r * rowBytes, rowBytes), cols, [], xq.AsSpan(t * cols, cols),
-                                                                 scales.AsSpan(t * b32, b32), sums.AsSpan(t * b32, b32));
-                        KernelTestData.BitEqual(expected, y[t * stride + r], $"{type} cols={cols} rows={rowCount} tokens={tokens} r={r} t={t}");
-                    }
-                }
+                RowsTokensEqualReference(rng, type, cols, rowCount, tokens, rowCount + 2);
             }
         }
     }
@@ -408,31 +387,37 @@ public class RowDotTests
         int blockSize = GgmlTypeInfo.BlockSize(type);
         for (int cols = blockSize; cols <= Math.Max(300, 3 * blockSize); cols += blockSize)
         {
-            int b32 = cols / 32, rowBytes = (int)GgmlTypeInfo.RowBytes(type, cols);
             foreach ((int rowCount, int tokens) in new[] { (4, 16), (5, 20), (8, 25), (11, 17), (4, 12) })
             {
-                byte[] rows = KernelTestData.Row(rng, type, cols * rowCount);
-                var xq = new sbyte[tokens * cols];
-                var scales = new float[tokens * b32];
-                var sums = new int[tokens * b32];
-                for (int t = 0; t < tokens; t++)
-                {
-                    float[] x = KernelTestData.Floats(rng, cols, 4f);
-                    ActivationQuantizer.Quantize(x, xq.AsSpan(t * cols, cols), scales.AsSpan(t * b32, b32), sums.AsSpan(t * b32, b32));
-                }
+                RowsTokensEqualReference(rng, type, cols, rowCount, tokens, rowCount + 3);
+            }
+        }
+    }
 
-                int stride = rowCount + 3;
-                var y = new float[(tokens - 1) * stride + rowCount];
-                RowDot.ComputeRowsTokens(type, rows, rowCount, cols, tokens, xq, scales, sums, y, stride);
-                for (int t = 0; t < tokens; t++)
-                {
-                    for (int r = 0; r < rowCount; r++)
-                    {
-                        float expected = ReferenceRowDot.Compute(type, rows.AsSpan(r * rowBytes, rowBytes), cols, [], xq.AsSpan(t * cols, cols),
-                                                                 scales.AsSpan(t * b32, b32), sums.AsSpan(t * b32, b32));
-                        KernelTestData.BitEqual(expected, y[t * stride + r], $"{type} cols={cols} rows={rowCount} tokens={tokens} r={r} t={t}");
-                    }
-                }
+    /// <summary>Random rows and quantized tokens; <see cref="RowDot.ComputeRowsTokens"/> with output stride
+    /// <paramref name="stride"/> equals <see cref="ReferenceRowDot.Compute"/> per (row, token), bit for bit.</summary>
+    private static void RowsTokensEqualReference(Random rng, GgmlType type, int cols, int rowCount, int tokens, int stride)
+    {
+        int b32 = cols / 32, rowBytes = (int)GgmlTypeInfo.RowBytes(type, cols);
+        byte[] rows = KernelTestData.Row(rng, type, cols * rowCount);
+        var xq = new sbyte[tokens * cols];
+        var scales = new float[tokens * b32];
+        var sums = new int[tokens * b32];
+        for (int t = 0; t < tokens; t++)
+        {
+            float[] x = KernelTestData.Floats(rng, cols, 4f);
+            ActivationQuantizer.Quantize(x, xq.AsSpan(t * cols, cols), scales.AsSpan(t * b32, b32), sums.AsSpan(t * b32, b32));
+        }
+
+        var y = new float[(tokens - 1) * stride + rowCount];
+        RowDot.ComputeRowsTokens(type, rows, rowCount, cols, tokens, xq, scales, sums, y, stride);
+        for (int t = 0; t < tokens; t++)
+        {
+            for (int r = 0; r < rowCount; r++)
+            {
+                float expected = ReferenceRowDot.Compute(type, rows.AsSpan(r * rowBytes, rowBytes), cols, [], xq.AsSpan(t * cols, cols),
+                                                         scales.AsSpan(t * b32, b32), sums.AsSpan(t * b32, b32));
+                KernelTestData.BitEqual(expected, y[t * stride + r], $"{type} cols={cols} rows={rowCount} tokens={tokens} r={r} t={t}");
             }
         }
     }
